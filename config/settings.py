@@ -1,0 +1,175 @@
+"""Sbyt settings: one file, driven by environment variables (see README, "Configuration")."""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("SBYT_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("SBYT_DEBUG", default=True)
+SECRET_KEY = os.environ.get("SBYT_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise RuntimeError("SBYT_SECRET_KEY must be set when SBYT_DEBUG is off")
+    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
+ALLOWED_HOSTS = env_list("SBYT_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("SBYT_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
+    "sbyt.core",
+    "sbyt.users",
+    "sbyt.customers",
+    "sbyt.metering",
+    "sbyt.messaging",
+    "sbyt.content",
+    "sbyt.portal",
+    "sbyt.api",
+    "sbyt.backoffice",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "sbyt.portal.context_processors.site",
+            ],
+        },
+    },
+]
+
+# Database: SQLite (WAL) by default; PostgreSQL through DATABASE_URL=postgres://user@host:5432/name.
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=int(os.environ.get("SBYT_DB_CONN_MAX_AGE", "0")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+        "transaction_mode": "IMMEDIATE",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Cache: per-process memory by default; Redis (shared by all web processes) via SBYT_CACHE_URL.
+if os.environ.get("SBYT_CACHE_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["SBYT_CACHE_URL"],
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_USER_MODEL = "users.User"
+AUTHENTICATION_BACKENDS = ["sbyt.users.backends.LoginBackend"]
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:home"
+LOGOUT_REDIRECT_URL = "portal:index"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("SBYT_SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# Language and time: the UI is Russian; the database keeps UTC; branches carry their own time zone.
+LANGUAGE_CODE = "ru"
+LANGUAGES = [("ru", "Русский")]
+LOCALE_PATHS = [BASE_DIR / "sbyt" / "locale"]
+USE_I18N = True
+TIME_ZONE = os.environ.get("SBYT_TIME_ZONE", "Europe/Moscow")
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_ROOT = VAR_DIR / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# Background work: Django's Tasks API on the database backend; RQ/Redis could replace it for scale-out.
+TASKS = {"default": {"BACKEND": os.environ.get("SBYT_TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+
+# Outbound SMS: console (prints), file (appends to var/sms-outbox.log), kannel (HTTP sendsms), locmem (tests).
+SBYT_SMS_BACKEND = os.environ.get("SBYT_SMS_BACKEND", "console")
+SBYT_SMS_FILE = Path(os.environ.get("SBYT_SMS_FILE", VAR_DIR / "sms-outbox.log"))
+SBYT_KANNEL_URL = os.environ.get("SBYT_KANNEL_URL", "http://127.0.0.1:13013/cgi-bin/sendsms")
+SBYT_KANNEL_USERNAME = os.environ.get("SBYT_KANNEL_USERNAME", "")
+SBYT_KANNEL_PASSWORD = os.environ.get("SBYT_KANNEL_PASSWORD", "")
+SBYT_KANNEL_FROM = os.environ.get("SBYT_KANNEL_FROM", "")
+SBYT_KANNEL_TIMEOUT = float(os.environ.get("SBYT_KANNEL_TIMEOUT", "10"))
+
+# Rate limits ("count/period", period in s/m/h/d) for login, recovery and one-time codes.
+RATELIMIT_LOGIN = os.environ.get("SBYT_RATELIMIT_LOGIN", "10/m")
+RATELIMIT_CODES = os.environ.get("SBYT_RATELIMIT_CODES", "5/h")
+RATELIMIT_PUBLIC_READINGS = os.environ.get("SBYT_RATELIMIT_PUBLIC_READINGS", "30/h")
+RATELIMIT_ENABLE = env_bool("SBYT_RATELIMIT_ENABLE", default=True)
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+
+# One-time codes.
+SBYT_OTP_TTL_SECONDS = int(os.environ.get("SBYT_OTP_TTL_SECONDS", "600"))
+SBYT_OTP_MAX_ATTEMPTS = int(os.environ.get("SBYT_OTP_MAX_ATTEMPTS", "5"))
+
+SBYT_SITE_NAME = os.environ.get("SBYT_SITE_NAME", "Энергосбыт")
+
+# Upload limits.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("SBYT_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

@@ -1,0 +1,67 @@
+"""The audit log: services call ``audit`` for every write; staff views call ``audit_view``."""
+
+from collections.abc import Iterable
+
+from django.db import models
+
+from .models import AuditEntry
+
+Actor = object  # a user, a channel name ("sms", "import"), or None for the system
+
+
+def _actor_fields(actor) -> dict:
+    if actor is None:
+        return {"actor": None, "actor_label": "system"}
+    if isinstance(actor, str):
+        return {"actor": None, "actor_label": actor[:120]}
+    if getattr(actor, "is_authenticated", False):
+        return {"actor": actor, "actor_label": actor.get_username()[:120]}
+    return {"actor": None, "actor_label": "anonymous"}
+
+
+def _target_fields(target) -> dict:
+    if target is None:
+        return {"target_type": "", "target_id": ""}
+    if isinstance(target, models.Model):
+        return {"target_type": target._meta.label_lower, "target_id": str(target.pk)}
+    kind, ident = target
+    return {"target_type": kind, "target_id": str(ident)}
+
+
+def audit(actor, action: str, target=None, *, account_number: str = "", **details) -> AuditEntry:
+    return AuditEntry.objects.create(
+        kind=AuditEntry.Kind.WRITE,
+        action=action,
+        account_number=account_number or "",
+        details=details,
+        **_actor_fields(actor),
+        **_target_fields(target),
+    )
+
+
+def audit_view(actor, action: str, target=None, *, account_number: str = "", **details) -> AuditEntry:
+    return AuditEntry.objects.create(
+        kind=AuditEntry.Kind.VIEW,
+        action=action,
+        account_number=account_number or "",
+        details=details,
+        **_actor_fields(actor),
+        **_target_fields(target),
+    )
+
+
+def audit_many(actor, action: str, rows: Iterable[tuple[object, str, dict]]) -> int:
+    """Bulk variant for set-based services: rows of (target, account_number, details)."""
+    actor_fields = _actor_fields(actor)
+    entries = [
+        AuditEntry(
+            action=action,
+            account_number=account_number,
+            details=details,
+            **actor_fields,
+            **_target_fields(target),
+        )
+        for target, account_number, details in rows
+    ]
+    AuditEntry.objects.bulk_create(entries, batch_size=2000)
+    return len(entries)

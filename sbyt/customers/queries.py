@@ -1,0 +1,44 @@
+"""Object access for clients: the one place that decides which accounts a login may see."""
+
+from django.db.models import Prefetch
+
+from sbyt.core.errors import NotFound
+
+from .models import Account, AccountAccess, Contract
+
+
+def accounts_for(user):
+    """The accounts a client login may see (staff see clients through the back office, not here)."""
+    if not getattr(user, "is_authenticated", False):
+        return Account.objects.none()
+    return Account.objects.filter(logins__user=user).select_related("customer", "branch").order_by("number")
+
+
+def account_for(user, number: str) -> Account:
+    """One of the login's own accounts, or NotFound (the same answer for someone else's and a missing one)."""
+    account = accounts_for(user).filter(number=number).first()
+    if account is None:
+        raise NotFound("Лицевой счёт не найден.")
+    return account
+
+
+def has_access(user, account: Account) -> bool:
+    return AccountAccess.objects.filter(user=user, account=account).exists()
+
+
+def contracts_with_meters(account: Account):
+    from sbyt.metering.models import Meter
+
+    return (
+        Contract.objects.filter(account=account)
+        .select_related("premises")
+        .prefetch_related(Prefetch("meters", queryset=Meter.objects.order_by("id")))
+        .order_by("resource", "number")
+    )
+
+
+def find_account(number: str) -> Account | None:
+    number = (number or "").strip()
+    if not number.isdigit():
+        return None
+    return Account.objects.select_related("customer", "branch").filter(number=number).first()

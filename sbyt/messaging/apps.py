@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MessagingConfig(AppConfig):
+    name = "sbyt.messaging"
+    verbose_name = "Сообщения"

@@ -1,0 +1,23 @@
+"""Retry SMS that a gateway failed to take."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from sbyt.core.periodic import every
+
+from .models import OutboundMessage
+from .tasks import deliver_message
+
+
+@every(60)
+def retry_queued_messages() -> int:
+    stale = timezone.now() - timedelta(minutes=2)
+    ids = list(
+        OutboundMessage.objects.filter(
+            status=OutboundMessage.Status.QUEUED, attempts__gt=0, created_at__lt=stale
+        ).values_list("pk", flat=True)[:500]
+    )
+    for pk in ids:
+        deliver_message.enqueue(pk)
+    return len(ids)

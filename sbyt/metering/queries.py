@@ -1,0 +1,119 @@
+"""Reads shared by the readings service, the cabinet, the API and the back office."""
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.db.models import Q
+from django.utils import timezone
+
+from sbyt.core.periods import add_months
+from sbyt.core.timezones import local_now
+
+from .models import Meter, Reading, ReadingWindow
+from .rules import MeterFacts, PastReading, Thresholds, WindowRule
+
+LIVE = (Reading.Status.ACCEPTED, Reading.Status.HELD)
+DEFAULT_WINDOW = (18, 25)
+BASELINE_MONTHS = 12
+
+
+def window_for(branch, channel: str, day: dt.date) -> WindowRule:
+    """The readings window of a branch on a day: the channel's own window if it has one, else the general one."""
+    windows = [
+        w
+        for w in ReadingWindow.objects.filter(branch_id=branch.pk, valid_from__lte=day).filter(
+            Q(valid_to__isnull=True) | Q(valid_to__gte=day)
+        )
+        if w.channel in ("", channel)
+    ]
+    windows.sort(key=lambda w: (w.channel == "", -w.valid_from.toordinal()))
+    first, last = (windows[0].first_day, windows[0].last_day) if windows else DEFAULT_WINDOW
+    return WindowRule(first, last, refuse_outside=branch.late_reading_policy == "refuse")
+
+
+def meter_facts(meter: Meter, today: dt.date, *, resource: str) -> MeterFacts:
+    return MeterFacts(
+        zones=meter.zones,
+        digits=meter.digits,
+        in_service=meter.status == Meter.Status.IN_SERVICE,
+        verification_overdue=bool(meter.verification_due and meter.verification_due < today),
+        is_smart=meter.is_smart,
+        serial=meter.serial,
+        is_electricity=resource == "electricity",
+    )
+
+
+def thresholds_for(branch, *, is_electricity: bool) -> Thresholds:
+    floor = branch.implausible_floor_kwh if is_electricity else branch.implausible_floor_m3
+    return Thresholds(factor=branch.implausible_factor, floor_per_month=floor)
+
+
+def past_reading(reading: Reading, tz_name: str) -> PastReading:
+    return PastReading(
+        values=reading.values,
+        period=reading.period,
+        received_on=local_now(tz_name, reading.received_at).date(),
+    )
+
+
+def live_readings(meter_id: int, since_period: dt.date) -> list[Reading]:
+    return list(
+        Reading.objects.filter(meter_id=meter_id, status__in=LIVE, period__gte=since_period).order_by(
+            "-period", "-received_at"
+        )
+    )
+
+
+def reading_context(meter_id: int, period: dt.date) -> tuple[Reading | None, Reading | None, Reading | None]:
+    """(previous, current, baseline) for a submission billed in ``period``: the last live reading of an earlier
+    period, the live reading of ``period`` itself, the oldest live reading in the last year before it."""
+    rows = live_readings(meter_id, add_months(period, -BASELINE_MONTHS))
+    current = next((r for r in rows if r.period == period), None)
+    earlier = [r for r in rows if r.period < period]
+    previous = earlier[0] if earlier else None
+    if previous is None:
+        older = (
+            Reading.objects.filter(meter_id=meter_id, status__in=LIVE, period__lt=period)
+            .order_by("-period", "-received_at")
+            .first()
+        )
+        return older, current, None
+    return previous, current, earlier[-1] if len(earlier) > 1 else None
+
+
+def last_accepted(meter_id: int) -> Reading | None:
+    return Reading.objects.filter(meter_id=meter_id, status__in=LIVE).order_by("-period", "-received_at").first()
+
+
+def last_accepted_by_meter(meter_ids: Iterable[int]) -> dict[int, Reading]:
+    """The latest live reading of each meter (for pages listing many meters): one query."""
+    ids = list(meter_ids)
+    if not ids:
+        return {}
+    result: dict[int, Reading] = {}
+    for reading in Reading.objects.filter(meter_id__in=ids, status__in=LIVE).order_by(
+        "meter_id", "-period", "-received_at"
+    ):
+        result.setdefault(reading.meter_id, reading)
+    return result
+
+
+def reading_history(meter_id: int, limit: int = 24) -> list[Reading]:
+    return list(
+        Reading.objects.filter(meter_id=meter_id)
+        .exclude(status=Reading.Status.REJECTED)
+        .select_related("submitted_by")
+        .order_by("-received_at", "-id")[:limit]
+    )
+
+
+def held_readings():
+    return (
+        Reading.objects.filter(status=Reading.Status.HELD)
+        .select_related("meter__contract__account__branch", "meter__contract__account__customer")
+        .order_by("received_at")
+    )
+
+
+def today_in(branch) -> dt.date:
+    return local_now(branch.time_zone, timezone.now()).date()

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "portal"
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("cabinet/", views.home, name="home"),
+    path("login/", views.index, name="login"),
+]

@@ -1,0 +1,47 @@
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+
+
+class User(AbstractUser):
+    """A login. A client's login is linked to one or more accounts; a login is not a customer."""
+
+    email = models.EmailField("e-mail", unique=True, null=True, blank=True)
+    phone = models.CharField("мобильный телефон", max_length=16, unique=True, null=True, blank=True)
+    must_change_password = models.BooleanField(
+        "сменить пароль при входе", default=False, help_text="Set when an operator issued a one-time password."
+    )
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = "учётная запись"
+        verbose_name_plural = "учётные записи"
+        permissions = [("issue_password", "Выдача одноразового пароля клиенту")]
+
+    @property
+    def is_client(self) -> bool:
+        return not self.is_staff
+
+
+class OneTimeCode(models.Model):
+    """A code sent by SMS: registration, linking an account, confirming a new phone."""
+
+    class Purpose(models.TextChoices):
+        REGISTER = "register", "регистрация"
+        LINK_ACCOUNT = "link", "привязка номера клиента"
+        CHANGE_PHONE = "phone", "смена телефона"
+
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    phone = models.CharField(max_length=16)
+    code_hash = models.CharField(max_length=64)
+    account = models.ForeignKey("customers.Account", null=True, blank=True, on_delete=models.CASCADE)
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "одноразовый код"
+        verbose_name_plural = "одноразовые коды"
+        indexes = [models.Index(fields=["phone", "purpose", "created_at"])]

@@ -1,0 +1,61 @@
+"""Staff roles (SEC-3): Django groups with the permissions each role needs. Seeded by a migration."""
+
+ROLES: dict[str, list[str]] = {
+    "Оператор контакт-центра": [
+        "customers.view_customer",
+        "customers.view_account",
+        "customers.view_contract",
+        "customers.view_premises",
+        "metering.view_meter",
+        "metering.view_reading",
+        "users.issue_password",
+    ],
+    "Специалист по показаниям": [
+        "customers.view_customer",
+        "customers.view_account",
+        "customers.view_contract",
+        "metering.view_meter",
+        "metering.view_reading",
+        "metering.review_reading",
+    ],
+    "Администратор филиала": [
+        "customers.view_customer",
+        "customers.change_customer",
+        "customers.view_account",
+        "customers.view_contract",
+        "customers.view_branch",
+        "customers.change_branch",
+        "metering.view_meter",
+        "metering.view_reading",
+        "metering.review_reading",
+        "metering.view_readingwindow",
+        "metering.add_readingwindow",
+        "metering.change_readingwindow",
+        "metering.delete_readingwindow",
+        "content.view_newsitem",
+        "content.add_newsitem",
+        "content.change_newsitem",
+        "content.delete_newsitem",
+        "users.issue_password",
+    ],
+}
+
+
+def ensure_roles(apps=None) -> None:
+    from django.apps import apps as global_apps
+    from django.contrib.auth.management import create_permissions
+
+    apps = apps or global_apps
+    for config in global_apps.get_app_configs():
+        config.models_module = True
+        create_permissions(config, verbosity=0, apps=apps)
+        config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, codes in ROLES.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        perms = []
+        for code in codes:
+            app_label, codename = code.split(".")
+            perms.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(perms)

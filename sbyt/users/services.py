@@ -1,0 +1,285 @@
+"""Sign-up, recovery, account linking and contact changes of client logins; one-time codes by SMS."""
+
+import hashlib
+import hmac
+import re
+import secrets
+import string
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from sbyt.core.audit import audit
+from sbyt.core.errors import DomainError, PermissionDenied
+from sbyt.core.phones import normalize_phone
+from sbyt.customers.models import Account, AccountAccess, Consent
+from sbyt.customers.queries import find_account
+from sbyt.messaging.services import send_sms
+
+from .models import OneTimeCode, User
+
+CODE_DIGITS = 6
+PASSWORD_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0OoIl1")
+
+
+def _code_hash(otp_purpose: str, phone: str, code: str) -> str:
+    message = f"{otp_purpose}:{phone}:{code}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _no_phone_message(account: Account) -> str:
+    phones = ", ".join(account.branch.phones)
+    if phones:
+        return _(
+            "There is no mobile phone on file for this client number, so we cannot send a code. "
+            "Call the contact centre (%(phones)s) or visit an office to add it."
+        ) % {"phones": phones}
+    return _(
+        "There is no mobile phone on file for this client number, so we cannot send a code. "
+        "Call the contact centre or visit an office to add it."
+    )
+
+
+def issue_code(*, purpose: str, phone: str, account=None, user=None, actor=None) -> OneTimeCode:
+    """Create a code, void the earlier unused ones of the same purpose and phone, and send it by SMS."""
+    code = "".join(secrets.choice(string.digits) for _ in range(CODE_DIGITS))
+    now = timezone.now()
+    OneTimeCode.objects.filter(phone=phone, purpose=purpose, used_at__isnull=True).update(used_at=now)
+    otp = OneTimeCode.objects.create(
+        purpose=purpose,
+        phone=phone,
+        code_hash=_code_hash(purpose, phone, code),
+        account=account,
+        user=user,
+        expires_at=now + timedelta(seconds=settings.SBYT_OTP_TTL_SECONDS),
+    )
+    text = _("Sbyt code: %(code)s. Do not tell it to anyone, staff never ask for it.") % {"code": code}
+    send_sms(to=phone, text=text, purpose=f"otp:{purpose}", actor=actor)
+    return otp
+
+
+def verify_code(*, otp_id: int, code: str, purpose: str) -> OneTimeCode:
+    """Check a code; a wrong try is counted even though the caller's transaction fails."""
+    code = re.sub(r"\D", "", code or "")
+    with transaction.atomic():
+        otp = OneTimeCode.objects.select_for_update().filter(pk=otp_id, purpose=purpose).first()
+        if otp is None or otp.used_at is not None:
+            raise DomainError(_("The code is no longer valid. Request a new one."))
+        if otp.expires_at < timezone.now():
+            raise DomainError(_("The code has expired. Request a new one."))
+        if otp.attempts >= settings.SBYT_OTP_MAX_ATTEMPTS:
+            raise DomainError(_("Too many wrong attempts. Request a new code."))
+        if not hmac.compare_digest(otp.code_hash, _code_hash(purpose, otp.phone, code)):
+            otp.attempts += 1
+            otp.save(update_fields=["attempts"])
+            left = settings.SBYT_OTP_MAX_ATTEMPTS - otp.attempts
+            return_error = _("Wrong code. Attempts left: %(left)s.") % {"left": left}
+        else:
+            otp.used_at = timezone.now()
+            otp.save(update_fields=["used_at"])
+            return otp
+    raise DomainError(return_error)
+
+
+def _check_password(password: str, user: User | None = None) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise DomainError(" ".join(exc.messages)) from exc
+
+
+def start_registration(*, account_number: str, actor=None) -> OneTimeCode:
+    account = find_account(account_number)
+    if account is None:
+        raise DomainError(_("Client number not found. Check the number on your bill."))
+    if AccountAccess.objects.filter(account=account).exists():
+        raise DomainError(
+            _("A personal cabinet already exists for this client number. Log in, or recover the password.")
+        )
+    phone = normalize_phone(account.customer.phone)
+    if not phone:
+        raise DomainError(_no_phone_message(account))
+    with transaction.atomic():
+        otp = issue_code(purpose=OneTimeCode.Purpose.REGISTER, phone=phone, account=account, actor=actor)
+        audit(actor, "login.register_start", account, account_number=account.number)
+    return otp
+
+
+def complete_registration(*, otp_id: int, code: str, password: str, consent: bool, actor=None) -> User:
+    if not consent:
+        raise DomainError(_("Registration needs your consent to the processing of personal data."))
+    _check_password(password)
+    otp = verify_code(otp_id=otp_id, code=code, purpose=OneTimeCode.Purpose.REGISTER)
+    with transaction.atomic():
+        account = Account.objects.select_for_update().select_related("customer").get(pk=otp.account_id)
+        if AccountAccess.objects.filter(account=account).exists():
+            raise DomainError(
+                _("A personal cabinet already exists for this client number. Log in, or recover the password.")
+            )
+        user = User(username=account.number)
+        if not User.objects.filter(phone=otp.phone).exists():
+            user.phone = otp.phone
+        user.set_password(password)
+        user.save()
+        AccountAccess.objects.create(user=user, account=account, proof=AccountAccess.Proof.SMS_CODE)
+        Consent.objects.create(
+            customer=account.customer,
+            kind=Consent.Kind.PERSONAL_DATA,
+            channel="cabinet",
+            given_at=timezone.now(),
+        )
+        audit(user, "login.register", user, account_number=account.number)
+    return user
+
+
+def _names_match(customer, full_name: str) -> bool:
+    def norm(text: str) -> str:
+        return " ".join(text.lower().replace("ё", "е").split())
+
+    return bool(customer.full_name) and norm(customer.full_name) == norm(full_name)
+
+
+def generate_password(length: int = 10) -> str:
+    while True:
+        password = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
+        if any(c.isdigit() for c in password) and any(c.isalpha() for c in password):
+            return password
+
+
+def _login_for_account(account: Account) -> User:
+    access = AccountAccess.objects.filter(account=account).select_related("user").order_by("granted_at").first()
+    if access:
+        return access.user
+    username = account.number if not User.objects.filter(username=account.number).exists() else f"c{account.pk}"
+    user = User.objects.create(username=username)
+    return user
+
+
+def recover_password(*, full_name: str, birth_date, account_number: str, phone: str, actor=None) -> None:
+    """CAB-1 recovery: the data must match the client's file; a new password goes by SMS to that phone."""
+    mismatch = _(
+        "The data do not match the client's file. Check them, or call the contact centre or visit an office."
+    )
+    account = find_account(account_number)
+    phone = normalize_phone(phone)
+    if account is None or not phone:
+        raise DomainError(mismatch)
+    customer = account.customer
+    if (
+        normalize_phone(customer.phone) != phone
+        or customer.birth_date != birth_date
+        or not _names_match(customer, full_name)
+    ):
+        audit(actor, "login.recover_mismatch", account, account_number=account.number)
+        raise DomainError(mismatch)
+    password = generate_password()
+    with transaction.atomic():
+        Account.objects.select_for_update().get(pk=account.pk)
+        user = _login_for_account(account)
+        user.set_password(password)
+        user.must_change_password = True
+        user.save()
+        AccountAccess.objects.get_or_create(
+            user=user, account=account, defaults={"proof": AccountAccess.Proof.RECOVERY}
+        )
+        text = _("Your new password for the personal cabinet: %(password)s. Client number: %(number)s.") % {
+            "password": password,
+            "number": account.number,
+        }
+        send_sms(to=phone, text=text, purpose="password", actor=actor)
+        audit(actor, "login.recover", user, account_number=account.number)
+
+
+def start_linking(*, user: User, account_number: str) -> OneTimeCode:
+    account = find_account(account_number)
+    if account is None:
+        raise DomainError(_("Client number not found. Check the number on your bill."))
+    if AccountAccess.objects.filter(user=user, account=account).exists():
+        raise DomainError(_("This client number is already in your cabinet."))
+    phone = normalize_phone(account.customer.phone)
+    if not phone:
+        raise DomainError(_no_phone_message(account))
+    with transaction.atomic():
+        otp = issue_code(
+            purpose=OneTimeCode.Purpose.LINK_ACCOUNT, phone=phone, account=account, user=user, actor=user
+        )
+        audit(user, "login.link_start", account, account_number=account.number)
+    return otp
+
+
+def complete_linking(*, user: User, otp_id: int, code: str) -> AccountAccess:
+    otp = verify_code(otp_id=otp_id, code=code, purpose=OneTimeCode.Purpose.LINK_ACCOUNT)
+    if otp.user_id != user.pk:
+        raise DomainError(_("The code is no longer valid. Request a new one."))
+    with transaction.atomic():
+        access, _created = AccountAccess.objects.get_or_create(
+            user=user, account_id=otp.account_id, defaults={"proof": AccountAccess.Proof.SMS_CODE}
+        )
+        audit(user, "login.link", access, account_number=access.account.number)
+    return access
+
+
+def change_password(*, user: User, old_password: str, new_password: str) -> None:
+    if not user.check_password(old_password):
+        raise DomainError(_("The current password is wrong."))
+    _check_password(new_password, user)
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.must_change_password = False
+        user.save(update_fields=["password", "must_change_password"])
+        audit(user, "login.password_change", user)
+
+
+def change_email(*, user: User, email: str) -> None:
+    email = (email or "").strip().lower() or None
+    if email and User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+        raise DomainError(_("This e-mail is already used by another login."))
+    with transaction.atomic():
+        user.email = email
+        user.save(update_fields=["email"])
+        audit(user, "login.email_change", user)
+
+
+def start_phone_change(*, user: User, phone: str) -> OneTimeCode:
+    normalized = normalize_phone(phone)
+    if not normalized:
+        raise DomainError(_("Enter a Russian mobile number, e.g. +7 912 345-67-89."))
+    if User.objects.filter(phone=normalized).exclude(pk=user.pk).exists():
+        raise DomainError(_("This phone is already used by another login."))
+    with transaction.atomic():
+        return issue_code(purpose=OneTimeCode.Purpose.CHANGE_PHONE, phone=normalized, user=user, actor=user)
+
+
+def complete_phone_change(*, user: User, otp_id: int, code: str) -> None:
+    otp = verify_code(otp_id=otp_id, code=code, purpose=OneTimeCode.Purpose.CHANGE_PHONE)
+    if otp.user_id != user.pk:
+        raise DomainError(_("The code is no longer valid. Request a new one."))
+    with transaction.atomic():
+        if User.objects.filter(phone=otp.phone).exclude(pk=user.pk).exists():
+            raise DomainError(_("This phone is already used by another login."))
+        user.phone = otp.phone
+        user.save(update_fields=["phone"])
+        audit(user, "login.phone_change", user)
+
+
+def issue_one_time_password(*, account: Account, actor) -> str:
+    """CAB-1: a contact-centre or office operator gives the client a one-time password, read out to them."""
+    if not getattr(actor, "is_authenticated", False) or not actor.has_perm("users.issue_password"):
+        raise PermissionDenied(_("You are not allowed to issue passwords."))
+    password = generate_password()
+    with transaction.atomic():
+        Account.objects.select_for_update().get(pk=account.pk)
+        user = _login_for_account(account)
+        user.set_password(password)
+        user.must_change_password = True
+        user.save()
+        AccountAccess.objects.get_or_create(
+            user=user, account=account, defaults={"proof": AccountAccess.Proof.OPERATOR}
+        )
+        audit(actor, "login.issue_password", user, account_number=account.number)
+    return password
