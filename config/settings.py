@@ -22,7 +22,7 @@ SECRET_KEY = os.environ.get("SBYT_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise RuntimeError("SBYT_SECRET_KEY must be set when SBYT_DEBUG is off")
-    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
+    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105 - only with SBYT_DEBUG on
 ALLOWED_HOSTS = env_list("SBYT_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("SBYT_CSRF_TRUSTED_ORIGINS")
 

@@ -1,19 +1,14 @@
-import os
+import pytest
 
-# The outbound edge is faked (locmem SMS gateway); tasks run in-process when their transaction commits.
-os.environ.setdefault("SBYT_SMS_BACKEND", "locmem")
-os.environ.setdefault("SBYT_TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend")
-os.environ.setdefault("SBYT_RATELIMIT_LOGIN", "1000/m")
-
-import pytest  # noqa: E402
-
-from sbyt.messaging.backends import locmem  # noqa: E402
+from sbyt.messaging.backends import locmem
 
 
 @pytest.fixture(autouse=True)
 def _fast_and_clean(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The outbound edge is faked (locmem SMS gateway); tasks run in-process when their transaction commits.
     settings.SBYT_SMS_BACKEND = "locmem"
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     locmem.outbox.clear()
     from django.core.cache import cache
 

@@ -21,7 +21,9 @@ class Branch(models.Model):
 
     code = models.CharField("код", max_length=16, unique=True)
     name = models.CharField("название", max_length=200)
-    time_zone = models.CharField("часовой пояс", max_length=64, default="Europe/Moscow", validators=[validate_time_zone])
+    time_zone = models.CharField(
+        "часовой пояс", max_length=64, default="Europe/Moscow", validators=[validate_time_zone]
+    )
     contact_phones = models.CharField(
         "телефоны контакт-центра", max_length=200, blank=True, help_text="Через запятую, как печатаются в счёте"
     )
@@ -38,9 +40,7 @@ class Branch(models.Model):
         default=5,
         help_text="Reading held for an operator when its daily consumption exceeds this multiple of the average.",
     )
-    implausible_floor_kwh = models.PositiveIntegerField(
-        "порог проверки: не менее, кВт·ч в месяц", default=1500
-    )
+    implausible_floor_kwh = models.PositiveIntegerField("порог проверки: не менее, кВт·ч в месяц", default=1500)
     implausible_floor_m3 = models.PositiveIntegerField("порог проверки: не менее, м³ в месяц", default=30)
 
     class Meta:
@@ -134,6 +134,9 @@ class AccountAccess(models.Model):
         verbose_name_plural = "доступы к лицевым счетам"
         constraints = [models.UniqueConstraint(fields=["user", "account"], name="uniq_account_access")]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.account_id}"
+
 
 class Premises(models.Model):
     """The supplied premises: address and what the norm and the tariff group depend on."""
@@ -220,3 +223,6 @@ class Consent(models.Model):
         verbose_name = "согласие"
         verbose_name_plural = "согласия"
         indexes = [models.Index(fields=["customer", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.given_at:%d.%m.%Y})"

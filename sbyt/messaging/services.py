@@ -18,9 +18,7 @@ def send_sms(*, to: str, text: str, purpose: str = "", actor=None) -> OutboundMe
     """Store the SMS, then deliver it in the background once the transaction commits."""
     from .tasks import deliver_message
 
-    message = OutboundMessage.objects.create(
-        channel=OutboundMessage.Channel.SMS, to=to, body=text, purpose=purpose
-    )
+    message = OutboundMessage.objects.create(channel=OutboundMessage.Channel.SMS, to=to, body=text, purpose=purpose)
     # The text of one-time codes and passwords is not copied into the audit log.
     audit(actor, "message.queue", message, channel="sms", purpose=purpose, to=to)
     transaction.on_commit(lambda: deliver_message.enqueue(message.pk))

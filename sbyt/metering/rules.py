@@ -147,9 +147,7 @@ def _plausible_limit(previous: PastReading, baseline: PastReading | None, thresh
     limit = Decimal(thresholds.floor_per_month)
     if baseline is not None and previous.received_on > baseline.received_on:
         base_total = sum(baseline.values[: len(previous.values)])
-        average = _monthly_rate(
-            max(0, sum(previous.values) - base_total), baseline.received_on, previous.received_on
-        )
+        average = _monthly_rate(max(0, sum(previous.values) - base_total), baseline.received_on, previous.received_on)
         limit = max(limit, average * thresholds.factor)
     return limit
 
@@ -219,9 +217,9 @@ def explain(
     if reason == Reason.ACCEPTED:
         return _("Readings accepted. Thank you.")
     if reason == Reason.ACCEPTED_NEXT_PERIOD:
-        return _("Readings accepted. Thank you. They are outside this month's intake days and will be billed for %(period)s.") % {
-            "period": period_label(period)
-        }
+        return _(
+            "Readings accepted. Thank you. They are outside this month's intake days and will be billed for %(period)s."
+        ) % {"period": period_label(period)}
     if reason == Reason.ALREADY_ACCEPTED:
         return _("These readings have already been accepted. Thank you.")
     if reason == Reason.HELD_FOR_REVIEW:
@@ -246,7 +244,9 @@ def explain(
             "serial": meter.serial
         }
     if reason == Reason.OUTSIDE_WINDOW:
-        return _("Readings are accepted from the %(first)s to the %(last)s of each month. Please submit them on those days.") % {
+        return _(
+            "Readings are accepted from the %(first)s to the %(last)s of each month. Please submit them on those days."
+        ) % {
             "first": window.first_day,
             "last": window.last_day,
         }
@@ -276,4 +276,3 @@ def explain(
             "date": previous.received_on.strftime("%d.%m.%Y"),
         }
     raise ValueError(reason)
-

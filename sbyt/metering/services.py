@@ -71,9 +71,7 @@ def submit_reading(
     or a channel name. Accepted values inside the window replace the period's reading (history kept)."""
     received_at = received_at or timezone.now()
     with transaction.atomic():
-        meter = (
-            Meter.objects.select_for_update().select_related("contract__account__branch").get(pk=meter.pk)
-        )
+        meter = Meter.objects.select_for_update().select_related("contract__account__branch").get(pk=meter.pk)
         contract = meter.contract
         branch = contract.account.branch
         local_day = local_now(branch.time_zone, received_at).date()

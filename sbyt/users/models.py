@@ -45,3 +45,6 @@ class OneTimeCode(models.Model):
         verbose_name = "одноразовый код"
         verbose_name_plural = "одноразовые коды"
         indexes = [models.Index(fields=["phone", "purpose", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} → {self.phone}"

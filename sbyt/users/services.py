@@ -63,11 +63,12 @@ def issue_code(*, purpose: str, phone: str, account=None, user=None, actor=None)
     return otp
 
 
-def verify_code(*, otp_id: int, code: str, purpose: str) -> OneTimeCode:
-    """Check a code; a wrong try is counted even though the caller's transaction fails."""
+def verify_code(*, otp_id: int, code: str, purpose: str, user: User | None = None) -> OneTimeCode:
+    """Check a code (issued to ``user`` when given); a wrong try is counted even though the caller fails."""
     code = re.sub(r"\D", "", code or "")
     with transaction.atomic():
-        otp = OneTimeCode.objects.select_for_update().filter(pk=otp_id, purpose=purpose).first()
+        otp = OneTimeCode.objects.select_for_update().filter(pk=otp_id, purpose=purpose)
+        otp = otp.filter(user=user).first() if user is not None else otp.first()
         if otp is None or otp.used_at is not None:
             raise DomainError(_("The code is no longer valid. Request a new one."))
         if otp.expires_at < timezone.now():
@@ -162,9 +163,7 @@ def _login_for_account(account: Account) -> User:
 
 def recover_password(*, full_name: str, birth_date, account_number: str, phone: str, actor=None) -> None:
     """CAB-1 recovery: the data must match the client's file; a new password goes by SMS to that phone."""
-    mismatch = _(
-        "The data do not match the client's file. Check them, or call the contact centre or visit an office."
-    )
+    mismatch = _("The data do not match the client's file. Check them, or call the contact centre or visit an office.")
     account = find_account(account_number)
     phone = normalize_phone(phone)
     if account is None or not phone:
@@ -205,17 +204,13 @@ def start_linking(*, user: User, account_number: str) -> OneTimeCode:
     if not phone:
         raise DomainError(_no_phone_message(account))
     with transaction.atomic():
-        otp = issue_code(
-            purpose=OneTimeCode.Purpose.LINK_ACCOUNT, phone=phone, account=account, user=user, actor=user
-        )
+        otp = issue_code(purpose=OneTimeCode.Purpose.LINK_ACCOUNT, phone=phone, account=account, user=user, actor=user)
         audit(user, "login.link_start", account, account_number=account.number)
     return otp
 
 
 def complete_linking(*, user: User, otp_id: int, code: str) -> AccountAccess:
-    otp = verify_code(otp_id=otp_id, code=code, purpose=OneTimeCode.Purpose.LINK_ACCOUNT)
-    if otp.user_id != user.pk:
-        raise DomainError(_("The code is no longer valid. Request a new one."))
+    otp = verify_code(otp_id=otp_id, code=code, purpose=OneTimeCode.Purpose.LINK_ACCOUNT, user=user)
     with transaction.atomic():
         access, _created = AccountAccess.objects.get_or_create(
             user=user, account_id=otp.account_id, defaults={"proof": AccountAccess.Proof.SMS_CODE}
@@ -256,9 +251,7 @@ def start_phone_change(*, user: User, phone: str) -> OneTimeCode:
 
 
 def complete_phone_change(*, user: User, otp_id: int, code: str) -> None:
-    otp = verify_code(otp_id=otp_id, code=code, purpose=OneTimeCode.Purpose.CHANGE_PHONE)
-    if otp.user_id != user.pk:
-        raise DomainError(_("The code is no longer valid. Request a new one."))
+    otp = verify_code(otp_id=otp_id, code=code, purpose=OneTimeCode.Purpose.CHANGE_PHONE, user=user)
     with transaction.atomic():
         if User.objects.filter(phone=otp.phone).exclude(pk=user.pk).exists():
             raise DomainError(_("This phone is already used by another login."))

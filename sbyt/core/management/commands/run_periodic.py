@@ -22,13 +22,16 @@ class Command(BaseCommand):
             nonlocal stopping
             stopping = True
 
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        schedule = periodic.Schedule()
-        self.stdout.write(f"periodic: {len(periodic.JOBS)} job(s): {', '.join(j.name for j in periodic.JOBS)}")
-        while not stopping:
-            for name in schedule.run_due():
-                self.stdout.write(f"periodic: ran {name}")
-            if once:
-                break
-            time.sleep(tick)
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            schedule = periodic.Schedule()
+            self.stdout.write(f"periodic: {len(periodic.JOBS)} job(s): {', '.join(j.name for j in periodic.JOBS)}")
+            while not stopping:
+                for name in schedule.run_due():
+                    self.stdout.write(f"periodic: ran {name}")
+                if once:
+                    break
+                time.sleep(tick)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
