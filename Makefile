@@ -30,9 +30,11 @@ lint: setup
 
 # The suite on SQLite; on PostgreSQL too when DATABASE_URL_PG (or CI) says where it is.
 test: setup browser lint
-	$(BIN)/pytest -q -p no:cacheprovider
+	@echo "== test suite on SQLite =="
+	env -u DATABASE_URL $(BIN)/pytest -q
 	@if [ -n "$$CI" ] || [ -n "$$TEST_POSTGRES_URL" ]; then \
-	  DATABASE_URL=$${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/sbyt} $(BIN)/pytest -q -p no:cacheprovider; \
+	  echo "== test suite on PostgreSQL =="; \
+	  DATABASE_URL=$${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/sbyt} $(BIN)/pytest -q; \
 	fi
 
 test-sqlite: setup
