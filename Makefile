@@ -45,7 +45,7 @@ test-postgres: setup
 
 messages: setup
 	cd sbyt && ../$(PY) ../manage.py makemessages -l ru --no-obsolete --no-location
-	$(PY) manage.py compilemessages -l ru
+	cd sbyt && ../$(PY) ../manage.py compilemessages -l ru
 
 bench: setup
 	$(PY) bench/readings.py

@@ -1,3 +1,17 @@
 from ninja import NinjaAPI
 
-api = NinjaAPI(title="Sbyt API", version="1", openapi_url="/openapi.json", urls_namespace="api")
+from . import accounts, auth, errors
+
+api = NinjaAPI(
+    title="Sbyt API",
+    version="1",
+    description="API v1 of the mobile app: log in, accounts, contracts, meters, readings.",
+    openapi_url="/openapi.json",
+    urls_namespace="api",
+    auth=auth.BearerToken(),
+    parser=errors.JsonParser(),
+    renderer=errors.Utf8JsonRenderer(),
+)
+errors.install(api)
+api.add_router("/auth", auth.router)
+api.add_router("/accounts", accounts.router)

@@ -1,7 +1,286 @@
-from django.contrib.admin.views.decorators import staff_member_required
-from django.shortcuts import redirect
+"""Staff workspace: login, home, readings held for review, client search and the client card."""
+
+from collections import defaultdict
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import permission_required, user_passes_test
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+from django_ratelimit.core import is_ratelimited
+
+from sbyt.core.audit import audit_view
+from sbyt.core.errors import DomainError
+from sbyt.core.timezones import local_now
+from sbyt.customers.models import Account
+from sbyt.customers.queries import contracts_with_meters
+from sbyt.metering.models import Reading
+from sbyt.metering.queries import held_readings, last_accepted_by_meter
+from sbyt.metering.services import approve_reading, reject_reading
+from sbyt.users.services import issue_one_time_password
+
+from .forms import ApproveForm, ClientSearchForm, RejectForm, StaffAuthenticationForm
+
+SEARCH_LIMIT = 50
+HELD_PER_PAGE = 50
 
 
-@staff_member_required
+def _is_staff(user) -> bool:
+    return user.is_authenticated and user.is_active and user.is_staff
+
+
+def staff_required(view):
+    """Anyone but an active staff login (a client included) is sent to the staff login page."""
+    return user_passes_test(_is_staff, login_url="backoffice:login")(view)
+
+
+def staff_permission(*perms: str):
+    """Staff only, then the role's permissions: a staff member without them gets 403."""
+
+    def decorator(view):
+        return staff_required(permission_required(perms, raise_exception=True)(view))
+
+    return decorator
+
+
+def no_store(view):
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    return wrapped
+
+
+class StaffLoginView(auth_views.LoginView):
+    template_name = "backoffice/login.html"
+    authentication_form = StaffAuthenticationForm
+    next_page = reverse_lazy("backoffice:home")
+
+    def post(self, request, *args, **kwargs):
+        if is_ratelimited(
+            request, group="backoffice.login", key="ip", rate=settings.RATELIMIT_LOGIN, method="POST", increment=True
+        ):
+            # An unbound form: a bound one would check the password, which is what the limit stops.
+            form = self.authentication_form(request, initial={"username": request.POST.get("username", "")[:150]})
+            context = self.get_context_data(form=form, rate_limited=True)
+            return self.render_to_response(context, status=429)
+        return super().post(request, *args, **kwargs)
+
+
+class StaffLogoutView(auth_views.LogoutView):
+    next_page = reverse_lazy("backoffice:login")
+
+
+@staff_required
 def home(request):
-    return redirect("admin:index")
+    held_count = held_readings().count() if request.user.has_perm("metering.review_reading") else None
+    return render(request, "backoffice/home.html", {"held_count": held_count})
+
+
+# --- Readings held for review -----------------------------------------------------------------------------
+
+
+def _zone_consumption(new: int, old: int, digits: int, rollover: bool) -> int:
+    if new >= old or not rollover:
+        return new - old
+    return new + 10**digits - old
+
+
+def _held_rows(readings: list[Reading]) -> list[dict]:
+    """Each held reading with the previous accepted one of an earlier period: one query for the whole page."""
+    if not readings:
+        return []
+    latest = max(r.period for r in readings)
+    earlier: dict[int, list[Reading]] = defaultdict(list)
+    for row in (
+        Reading.objects.filter(
+            meter_id__in={r.meter_id for r in readings}, status=Reading.Status.ACCEPTED, period__lt=latest
+        )
+        .only("meter_id", "period", "t1", "t2", "t3", "received_at")
+        .order_by("meter_id", "-period", "-received_at")
+    ):
+        earlier[row.meter_id].append(row)
+    rows = []
+    for reading in readings:
+        meter = reading.meter
+        account = meter.contract.account
+        tz = account.branch.time_zone
+        previous = next((p for p in earlier[reading.meter_id] if p.period < reading.period), None)
+        consumption = None
+        if previous is not None and len(previous.values) == len(reading.values):
+            consumption = sum(
+                _zone_consumption(new, old, meter.digits, reading.is_rollover)
+                for new, old in zip(reading.values, previous.values, strict=True)
+            )
+        rows.append(
+            {
+                "reading": reading,
+                "account": account,
+                "meter": meter,
+                "unit": meter.contract.unit,
+                "values": " / ".join(str(v) for v in reading.values),
+                "previous": previous,
+                "previous_values": " / ".join(str(v) for v in previous.values) if previous else "",
+                "previous_date": local_now(tz, previous.received_at).date() if previous else None,
+                "consumption": consumption,
+                "received": local_now(tz, reading.received_at),
+            }
+        )
+    return rows
+
+
+def _render_held(request, *, reject_for: int | None = None, reject_form: RejectForm | None = None, status=200):
+    page = Paginator(held_readings().select_related("meter__contract"), HELD_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "rows": _held_rows(list(page.object_list)),
+        "reject_for": reject_for,
+        "reject_form": reject_form,
+    }
+    return render(request, "backoffice/held_readings.html", context, status=status)
+
+
+@staff_permission("metering.review_reading")
+def held_list(request):
+    return _render_held(request)
+
+
+@staff_permission("metering.review_reading")
+@require_POST
+def approve(request, pk: int):
+    reading = get_object_or_404(Reading, pk=pk)
+    form = ApproveForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    try:
+        approve_reading(reading=reading, actor=request.user, note=note)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The reading is approved."))
+    return redirect("backoffice:held_readings")
+
+
+@staff_permission("metering.review_reading")
+@require_POST
+def reject(request, pk: int):
+    reading = get_object_or_404(Reading, pk=pk)
+    form = RejectForm(request.POST)
+    if not form.is_valid():
+        return _render_held(request, reject_for=reading.pk, reject_form=form, status=400)
+    try:
+        reject_reading(reading=reading, actor=request.user, note=form.cleaned_data["note"])
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The reading is rejected."))
+    return redirect("backoffice:held_readings")
+
+
+# --- Clients ----------------------------------------------------------------------------------------------
+
+
+def _starts_with(field: str, text: str) -> Q:
+    """Case-insensitive prefix match that also works for Cyrillic on SQLite (whose LIKE folds ASCII only)."""
+    condition = Q(**{f"{field}__istartswith": text})
+    for variant in {text.lower(), text.upper(), text.capitalize(), text.title()}:
+        condition |= Q(**{f"{field}__startswith": variant})
+    return condition
+
+
+def search_accounts(query: str):
+    query = " ".join(query.split())
+    if not query:
+        return Account.objects.none()
+    if query.isdigit():
+        condition = Q(number=query) | Q(contracts__number=query)
+    else:
+        surname, *rest = query.split(" ")
+        condition = _starts_with("customer__last_name", surname)
+        if rest:
+            condition &= _starts_with("customer__first_name", rest[0])
+        condition |= _starts_with("customer__org_name", query)
+    ids = Account.objects.filter(condition).values("pk").distinct()
+    return (
+        Account.objects.filter(pk__in=ids)
+        .select_related("customer", "branch")
+        .prefetch_related("premises")
+        .order_by("number")
+    )
+
+
+@staff_permission("customers.view_account")
+def client_search(request):
+    form = ClientSearchForm(request.GET or None)
+    results = None
+    if form.is_bound and form.is_valid() and form.cleaned_data["q"]:
+        query = form.cleaned_data["q"]
+        results = list(search_accounts(query)[: SEARCH_LIMIT + 1])
+        audit_view(request.user, "client_search", None, query=query, results=min(len(results), SEARCH_LIMIT))
+        if len(results) == 1 and results[0].number == query:
+            return redirect("backoffice:client_card", number=query)
+    context = {
+        "form": form,
+        "results": results[:SEARCH_LIMIT] if results is not None else None,
+        "more": results is not None and len(results) > SEARCH_LIMIT,
+    }
+    return render(request, "backoffice/client_search.html", context)
+
+
+def _card(request, account: Account, *, password: str | None = None, status: int = 200):
+    audit_view(request.user, "client_card.view", account, account_number=account.number)
+    contracts = list(contracts_with_meters(account))
+    meters = [meter for contract in contracts for meter in contract.meters.all()]
+    last = last_accepted_by_meter(meter.pk for meter in meters)
+    tz = account.branch.time_zone
+    for contract in contracts:
+        contract.meter_rows = [
+            {
+                "meter": meter,
+                "last": last.get(meter.pk),
+                "last_values": " / ".join(str(v) for v in last[meter.pk].values) if meter.pk in last else "",
+                "last_date": local_now(tz, last[meter.pk].received_at).date() if meter.pk in last else None,
+            }
+            for meter in contract.meters.all()
+        ]
+    context = {
+        "account": account,
+        "customer": account.customer,
+        "premises": list(account.premises.order_by("id")),
+        "contracts": contracts,
+        "logins": account.logins.select_related("user").order_by("granted_at"),
+        "password": password,
+    }
+    return render(request, "backoffice/client_card.html", context, status=status)
+
+
+def _account_or_404(number: str) -> Account:
+    return get_object_or_404(Account.objects.select_related("customer", "branch"), number=number)
+
+
+@staff_permission("customers.view_account")
+@never_cache
+def client_card(request, number: str):
+    return _card(request, _account_or_404(number))
+
+
+@staff_permission("users.issue_password", "customers.view_account")
+@require_POST
+@no_store
+def issue_password(request, number: str):
+    """CAB-1: a one-time password for the client, shown once on the card; the client must change it."""
+    account = _account_or_404(number)
+    try:
+        password = issue_one_time_password(account=account, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("backoffice:client_card", number=account.number)
+    return _card(request, account, password=password)

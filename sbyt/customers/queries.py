@@ -1,6 +1,6 @@
 """Object access for clients: the one place that decides which accounts a login may see."""
 
-from django.db.models import Prefetch
+from django.db.models import Case, IntegerField, Prefetch, Value, When
 
 from sbyt.core.errors import NotFound
 
@@ -33,7 +33,15 @@ def contracts_with_meters(account: Account):
         Contract.objects.filter(account=account)
         .select_related("premises")
         .prefetch_related(Prefetch("meters", queryset=Meter.objects.order_by("id")))
-        .order_by("resource", "number")
+        .annotate(
+            resource_order=Case(
+                When(resource=Contract.Resource.ELECTRICITY, then=Value(0)),
+                When(resource=Contract.Resource.HOT_WATER, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("resource_order", "number")
     )
 
 

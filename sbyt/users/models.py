@@ -48,3 +48,24 @@ class OneTimeCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} → {self.phone}"
+
+
+class ApiToken(models.Model):
+    """A bearer token of the mobile app: shown once when issued; only its SHA-256 is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField("SHA-256 токена", max_length=64, unique=True)
+    channel = models.CharField("канал", max_length=16, default="app")
+    created_at = models.DateTimeField("выдан", auto_now_add=True)
+    revoked_at = models.DateTimeField("отозван", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "токен API"
+        verbose_name_plural = "токены API"
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.key_hash[:8]}…"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -21,7 +21,7 @@ from sbyt.customers.models import Account, AccountAccess, Consent
 from sbyt.customers.queries import find_account
 from sbyt.messaging.services import send_sms
 
-from .models import OneTimeCode, User
+from .models import ApiToken, OneTimeCode, User
 
 CODE_DIGITS = 6
 PASSWORD_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0OoIl1")
@@ -152,6 +152,13 @@ def generate_password(length: int = 10) -> str:
             return password
 
 
+def _revoke_app_tokens(user: User) -> int:
+    """A new password logs the mobile app out everywhere."""
+    if user.pk is None:
+        return 0
+    return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
 def _login_for_account(account: Account) -> User:
     access = AccountAccess.objects.filter(account=account).select_related("user").order_by("granted_at").first()
     if access:
@@ -183,6 +190,7 @@ def recover_password(*, full_name: str, birth_date, account_number: str, phone: 
         user.set_password(password)
         user.must_change_password = True
         user.save()
+        _revoke_app_tokens(user)
         AccountAccess.objects.get_or_create(
             user=user, account=account, defaults={"proof": AccountAccess.Proof.RECOVERY}
         )
@@ -227,6 +235,7 @@ def change_password(*, user: User, old_password: str, new_password: str) -> None
         user.set_password(new_password)
         user.must_change_password = False
         user.save(update_fields=["password", "must_change_password"])
+        _revoke_app_tokens(user)
         audit(user, "login.password_change", user)
 
 
@@ -271,8 +280,43 @@ def issue_one_time_password(*, account: Account, actor) -> str:
         user.set_password(password)
         user.must_change_password = True
         user.save()
+        _revoke_app_tokens(user)
         AccountAccess.objects.get_or_create(
             user=user, account=account, defaults={"proof": AccountAccess.Proof.OPERATOR}
         )
         audit(actor, "login.issue_password", user, account_number=account.number)
     return password
+
+
+# --- API tokens of the mobile app -------------------------------------------------------------------------
+
+
+def token_hash(raw_token: str) -> str:
+    """Only this digest of a token is stored; the token itself is shown once, when issued."""
+    return hashlib.sha256((raw_token or "").encode()).hexdigest()
+
+
+def issue_token(*, user: User, actor=None, channel: str = "app") -> tuple[ApiToken, str]:
+    """A new bearer token for a client login: returns the row and the token, which is never shown again."""
+    if not user.is_active:
+        raise PermissionDenied(_("This login is blocked."))
+    if user.is_staff:
+        raise PermissionDenied(_("Staff logins cannot use the mobile app."))
+    raw = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = ApiToken.objects.create(user=user, key_hash=token_hash(raw), channel=channel)
+        audit(actor if actor is not None else user, "login.token_issue", token, channel=channel)
+    return token, raw
+
+
+def revoke_token(*, token: ApiToken, actor) -> ApiToken:
+    """Revoke a token (log out of the app). Its owner may do it, or a superuser; a second revoke is harmless."""
+    if not getattr(actor, "is_authenticated", False) or (actor.pk != token.user_id and not actor.is_superuser):
+        raise PermissionDenied(_("You are not allowed to revoke this token."))
+    with transaction.atomic():
+        token = ApiToken.objects.select_for_update().get(pk=token.pk)
+        if token.revoked_at is None:
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            audit(actor, "login.token_revoke", token, channel=token.channel)
+    return token

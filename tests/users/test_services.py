@@ -199,3 +199,18 @@ def test_operator_issues_a_one_time_password():
     assert user.check_password(password)
     assert user.must_change_password
     assert AuditEntry.objects.filter(action="login.issue_password", actor=operator).exists()
+
+
+def test_a_new_password_revokes_the_app_tokens(sms_outbox, django_capture_on_commit_callbacks):
+    from sbyt.users.models import ApiToken
+
+    user = client_login(AccountFactory(customer__phone="+79125556677"))
+    token, _raw = services.issue_token(user=user)
+    services.change_password(user=user, old_password="Secret-pass-42", new_password="Lamp-Meter-2027")
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    services.issue_token(user=user)
+    services.issue_one_time_password(
+        account=user.account_links.get().account, actor=staff_login("Оператор контакт-центра")
+    )
+    assert not ApiToken.objects.filter(user=user, revoked_at__isnull=True).exists()
