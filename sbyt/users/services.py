@@ -168,6 +168,20 @@ def _login_for_account(account: Account) -> User:
     return user
 
 
+def _reset_password(account: Account, *, proof: str) -> tuple[User, str]:
+    """A fresh one-time password on the account's login (created if the account had none); the client must
+    change it at the next login, and the mobile app is logged out. Call inside the caller's transaction."""
+    Account.objects.select_for_update().get(pk=account.pk)
+    user = _login_for_account(account)
+    password = generate_password()
+    user.set_password(password)
+    user.must_change_password = True
+    user.save()
+    _revoke_app_tokens(user)
+    AccountAccess.objects.get_or_create(user=user, account=account, defaults={"proof": proof})
+    return user, password
+
+
 def recover_password(*, full_name: str, birth_date, account_number: str, phone: str, actor=None) -> None:
     """CAB-1 recovery: the data must match the client's file; a new password goes by SMS to that phone."""
     mismatch = _("The data do not match the client's file. Check them, or call the contact centre or visit an office.")
@@ -183,17 +197,8 @@ def recover_password(*, full_name: str, birth_date, account_number: str, phone: 
     ):
         audit(actor, "login.recover_mismatch", account, account_number=account.number)
         raise DomainError(mismatch)
-    password = generate_password()
     with transaction.atomic():
-        Account.objects.select_for_update().get(pk=account.pk)
-        user = _login_for_account(account)
-        user.set_password(password)
-        user.must_change_password = True
-        user.save()
-        _revoke_app_tokens(user)
-        AccountAccess.objects.get_or_create(
-            user=user, account=account, defaults={"proof": AccountAccess.Proof.RECOVERY}
-        )
+        user, password = _reset_password(account, proof=AccountAccess.Proof.RECOVERY)
         text = _("Your new password for the personal cabinet: %(password)s. Client number: %(number)s.") % {
             "password": password,
             "number": account.number,
@@ -273,17 +278,8 @@ def issue_one_time_password(*, account: Account, actor) -> str:
     """CAB-1: a contact-centre or office operator gives the client a one-time password, read out to them."""
     if not getattr(actor, "is_authenticated", False) or not actor.has_perm("users.issue_password"):
         raise PermissionDenied(_("You are not allowed to issue passwords."))
-    password = generate_password()
     with transaction.atomic():
-        Account.objects.select_for_update().get(pk=account.pk)
-        user = _login_for_account(account)
-        user.set_password(password)
-        user.must_change_password = True
-        user.save()
-        _revoke_app_tokens(user)
-        AccountAccess.objects.get_or_create(
-            user=user, account=account, defaults={"proof": AccountAccess.Proof.OPERATOR}
-        )
+        user, password = _reset_password(account, proof=AccountAccess.Proof.OPERATOR)
         audit(actor, "login.issue_password", user, account_number=account.number)
     return password
 
