@@ -154,6 +154,16 @@ RATELIMIT_LOGIN = os.environ.get("SBYT_RATELIMIT_LOGIN", "10/m")
 RATELIMIT_CODES = os.environ.get("SBYT_RATELIMIT_CODES", "5/h")
 RATELIMIT_PUBLIC_READINGS = os.environ.get("SBYT_RATELIMIT_PUBLIC_READINGS", "30/h")
 RATELIMIT_ENABLE = env_bool("SBYT_RATELIMIT_ENABLE", default=True)
+# Behind a reverse proxy: the header carrying the client's address (e.g. HTTP_X_REAL_IP), so that per-IP
+# limits count visitors, not the proxy; and the header telling Django the original request was HTTPS.
+if os.environ.get("SBYT_CLIENT_IP_HEADER"):
+    RATELIMIT_IP_META_KEY = os.environ["SBYT_CLIENT_IP_HEADER"]
+if env_bool("SBYT_BEHIND_HTTPS_PROXY"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("SBYT_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("SBYT_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = False
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # One-time codes.
@@ -162,7 +172,8 @@ SBYT_OTP_MAX_ATTEMPTS = int(os.environ.get("SBYT_OTP_MAX_ATTEMPTS", "5"))
 
 SBYT_SITE_NAME = os.environ.get("SBYT_SITE_NAME", "Энергосбыт")
 
-# Upload limits.
+# Upload limits; the largest file import_accounts reads (an XLSX may unpack to 10 times that).
+SBYT_IMPORT_MAX_BYTES = int(os.environ.get("SBYT_IMPORT_MAX_MB", "200")) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

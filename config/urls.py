@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from sbyt.api.urls import api
 
@@ -7,6 +8,8 @@ admin.site.site_header = "Sbyt — администрирование"
 admin.site.site_title = "Sbyt"
 
 urlpatterns = [
+    # One staff login, rate limited: the admin's own login page would be a second, unlimited one.
+    path("admin/login/", RedirectView.as_view(pattern_name="backoffice:login", query_string=True)),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("staff/", include("sbyt.backoffice.urls")),

@@ -7,6 +7,7 @@ api = NinjaAPI(
     version="1",
     description="API v1 of the mobile app: log in, accounts, contracts, meters, readings.",
     openapi_url="/openapi.json",
+    docs_url=None,  # the Swagger page loads its scripts from a CDN; the schema above is what the app needs
     urls_namespace="api",
     auth=auth.BearerToken(),
     parser=errors.JsonParser(),

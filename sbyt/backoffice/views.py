@@ -9,6 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import permission_required, user_passes_test
 from django.core.paginator import Paginator
 from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
@@ -16,8 +17,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
-from sbyt.core.audit import audit_view
+from sbyt.core.audit import audit_many, audit_view
 from sbyt.core.errors import DomainError
+from sbyt.core.models import AuditEntry
 from sbyt.core.timezones import local_now
 from sbyt.customers.models import Account
 from sbyt.customers.queries import contracts_with_meters
@@ -66,9 +68,18 @@ class StaffLoginView(auth_views.LoginView):
     next_page = reverse_lazy("backoffice:home")
 
     def post(self, request, *args, **kwargs):
-        if is_ratelimited(
-            request, group="backoffice.login", key="ip", rate=settings.RATELIMIT_LOGIN, method="POST", increment=True
-        ):
+        rate = settings.RATELIMIT_LOGIN
+        username = "".join(request.POST.get("username", "").split()).lower()[:150]
+        by_ip = is_ratelimited(request, group="backoffice.login", key="ip", rate=rate, method="POST", increment=True)
+        by_login = is_ratelimited(
+            request,
+            group="backoffice.login.username",
+            key=lambda _group, _request: username,
+            rate=rate,
+            method="POST",
+            increment=True,
+        )
+        if by_ip or by_login:
             # An unbound form: a bound one would check the password, which is what the limit stops.
             form = self.authentication_form(request, initial={"username": request.POST.get("username", "")[:150]})
             context = self.get_context_data(form=form, rate_limited=True)
@@ -140,9 +151,12 @@ def _held_rows(readings: list[Reading]) -> list[dict]:
 
 def _render_held(request, *, reject_for: int | None = None, reject_form: RejectForm | None = None, status=200):
     page = Paginator(held_readings().select_related("meter__contract"), HELD_PER_PAGE).get_page(request.GET.get("page"))
+    rows = _held_rows(list(page.object_list))
+    looks = [(row["reading"], row["account"].number, {"meter": row["meter"].pk}) for row in rows]
+    audit_many(request.user, "held_readings.view", looks, kind=AuditEntry.Kind.VIEW)
     context = {
         "page": page,
-        "rows": _held_rows(list(page.object_list)),
+        "rows": rows,
         "reject_for": reject_for,
         "reject_form": reject_form,
     }
@@ -263,6 +277,8 @@ def _card(request, account: Account, *, password: str | None = None, status: int
 
 
 def _account_or_404(number: str) -> Account:
+    if not number.isdigit():  # a client number is digits; anything else (a NUL too) is simply not found
+        raise Http404("account")
     return get_object_or_404(Account.objects.select_related("customer", "branch"), number=number)
 
 

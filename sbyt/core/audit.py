@@ -50,11 +50,13 @@ def audit_view(actor, action: str, target=None, *, account_number: str = "", **d
     )
 
 
-def audit_many(actor, action: str, rows: Iterable[tuple[object, str, dict]]) -> int:
-    """Bulk variant for set-based services: rows of (target, account_number, details)."""
+def audit_many(actor, action: str, rows: Iterable[tuple[object, str, dict]], *, kind=AuditEntry.Kind.WRITE) -> int:
+    """Bulk variant for set-based services (and lists staff look at, ``kind=VIEW``): rows of
+    (target, account_number, details)."""
     actor_fields = _actor_fields(actor)
     entries = [
         AuditEntry(
+            kind=kind,
             action=action,
             account_number=account_number,
             details=details,

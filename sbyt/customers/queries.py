@@ -16,7 +16,8 @@ def accounts_for(user):
 
 def account_for(user, number: str) -> Account:
     """One of the login's own accounts, or NotFound (the same answer for someone else's and a missing one)."""
-    account = accounts_for(user).filter(number=number).first()
+    number = (number or "").strip()
+    account = accounts_for(user).filter(number=number).first() if number.isdigit() else None
     if account is None:
         raise NotFound("Лицевой счёт не найден.")
     return account

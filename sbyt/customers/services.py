@@ -19,12 +19,14 @@ import csv
 import datetime as dt
 import io
 import re
+import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import DatabaseError, transaction
@@ -125,6 +127,9 @@ _NORM = re.compile(r"[^0-9a-zа-я]+")
 _SPACES = re.compile(r"\s+")
 
 
+XLSX_UNPACKED_FACTOR = 10  # an XLSX workbook's XML is several times larger than the same table as CSV
+
+
 class ImportFileError(DomainError):
     """The file cannot be read at all: nothing is imported."""
 
@@ -200,7 +205,13 @@ class Table:
 def read_table(path) -> Table:
     """Read a CSV or XLSX file; raise ``ImportFileError`` with a clear reason when it cannot be read."""
     path = Path(path)
+    limit = settings.SBYT_IMPORT_MAX_BYTES
     try:
+        if path.is_file() and path.stat().st_size > limit:
+            raise ImportFileError(
+                _("The file is too large: at most %(limit)s MB can be imported at once. Split it into several files.")
+                % {"limit": _megabytes(limit)}
+            )
         data = path.read_bytes()
     except FileNotFoundError:
         raise ImportFileError(_("File not found: %(path)s.") % {"path": path})
@@ -215,9 +226,30 @@ def read_table(path) -> Table:
     return _read_csv(path, data)
 
 
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.0f}" if size >= 1024 * 1024 else f"{size / 1024 / 1024:.2f}"
+
+
+def _check_unpacked_size(data: bytes) -> None:
+    """An XLSX is a zip archive: refuse one that unpacks to far more than a file may hold (a «zip bomb»).
+    Its XML is several times larger than the same table as CSV, hence the factor."""
+    limit = settings.SBYT_IMPORT_MAX_BYTES * XLSX_UNPACKED_FACTOR
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return  # openpyxl says it is damaged, in its turn
+    if unpacked > limit:
+        raise ImportFileError(
+            _("The XLSX file unpacks to more than %(limit)s MB of data. Split it into several files or save it as CSV.")
+            % {"limit": _megabytes(limit)}
+        )
+
+
 def _read_xlsx(path: Path, data: bytes) -> Table:
     from openpyxl import load_workbook
 
+    _check_unpacked_size(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # zipfile, XML and openpyxl's own errors alike: the workbook is unreadable

@@ -53,7 +53,7 @@ def parse_values(values: Sequence) -> tuple[int, ...]:
 
 
 def _raw(values: Sequence) -> str:
-    return " ".join(str(v) for v in values)[:200]
+    return " ".join(str(v) for v in values).replace("\x00", "")[:200]  # PostgreSQL refuses NUL in text
 
 
 def submit_reading(
@@ -165,12 +165,12 @@ def _guard_reviewer(actor, reading: Reading) -> None:
 
 def approve_reading(*, reading: Reading, actor, note: str = "") -> Reading:
     with transaction.atomic():
-        reading = Reading.objects.select_for_update().get(pk=reading.pk)
+        reading = Reading.objects.select_for_update().select_related("meter__contract__account").get(pk=reading.pk)
         _guard_reviewer(actor, reading)
         reading.status = Reading.Status.ACCEPTED
         reading.reviewed_by, reading.reviewed_at, reading.review_note = actor, timezone.now(), note[:300]
         reading.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])
-        audit(actor, "reading.approve", reading, note=note)
+        audit(actor, "reading.approve", reading, account_number=reading.meter.contract.account.number, note=note)
     return reading
 
 

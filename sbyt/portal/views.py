@@ -230,7 +230,7 @@ def public_readings(request):
         return redirect("portal:public_readings")
     form = forms.PublicLookupForm(_data(request))
     if request.method == "POST" and form.is_valid():
-        if ratelimits.too_many(request, ratelimits.PUBLIC_READINGS):
+        if ratelimits.too_many(request, ratelimits.PUBLIC_READINGS, form.cleaned_data["number"]):
             return _limited(request, "portal/public_readings.html", {"form": form}, form)
         account, pairs = _public_lookup(form.cleaned_data["number"], form.cleaned_data["reference"])
         if not pairs:
@@ -405,7 +405,7 @@ def settings_view(request):
             return redirect(done)
     elif action == "phone" and context["phone_form"].is_valid():
         form = context["phone_form"]
-        if ratelimits.too_many(request, ratelimits.CODES, f"user:{user.pk}", form.cleaned_data["phone"]):
+        if ratelimits.too_many(request, ratelimits.CODES, form.cleaned_data["phone"], user=user):
             return _limited(request, "portal/cabinet/settings.html", context, form)
         try:
             otp = users.start_phone_change(user=user, phone=form.cleaned_data["phone"])
@@ -437,7 +437,7 @@ def link(request):
     form = forms.ClientNumberForm(_data(request))
     if request.method == "POST" and form.is_valid():
         number = form.cleaned_data["number"]
-        if ratelimits.too_many(request, ratelimits.CODES, number, f"user:{request.user.pk}"):
+        if ratelimits.too_many(request, ratelimits.CODES, number, user=request.user):
             return _limited(request, "portal/cabinet/link.html", {"form": form}, form)
         try:
             otp = users.start_linking(user=request.user, account_number=number)
@@ -458,7 +458,7 @@ def link_code(request):
     form = forms.CodeForm()
     context = {"form": form, "state": state}
     if request.method == "POST" and "resend" in request.POST:
-        if ratelimits.too_many(request, ratelimits.CODES, state["number"], f"user:{request.user.pk}"):
+        if ratelimits.too_many(request, ratelimits.CODES, state["number"], user=request.user):
             return _limited(request, "portal/cabinet/link_code.html", context)
         try:
             otp = users.start_linking(user=request.user, account_number=state["number"])

@@ -9,13 +9,19 @@ from .models import User
 
 def find_login(identifier: str) -> User | None:
     identifier = (identifier or "").strip()
-    if not identifier:
+    if not identifier or "\x00" in identifier:  # no login has a NUL; PostgreSQL refuses it in a query
         return None
     if "@" in identifier:
         return User.objects.filter(email__iexact=identifier).first()
     if identifier.isdigit():
-        # A client number of any account linked to the login (the login's own username is one of them).
-        user = User.objects.filter(account_links__account__number=identifier).first()
+        # A client number of an account linked to the login: the login registered with that number first,
+        # else the login that was linked to it first.
+        user = (
+            User.objects.filter(username=identifier, account_links__account__number=identifier).first()
+            or User.objects.filter(account_links__account__number=identifier)
+            .order_by("account_links__granted_at")
+            .first()
+        )
         if user:
             return user
     phone = normalize_phone(identifier)

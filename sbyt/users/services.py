@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from sbyt.core.audit import audit
 from sbyt.core.errors import DomainError, PermissionDenied
-from sbyt.core.phones import normalize_phone
+from sbyt.core.phones import mask_phone, normalize_phone
 from sbyt.customers.models import Account, AccountAccess, Consent
 from sbyt.customers.queries import find_account
 from sbyt.messaging.services import send_sms
@@ -122,7 +122,7 @@ def complete_registration(*, otp_id: int, code: str, password: str, consent: boo
             raise DomainError(
                 _("A personal cabinet already exists for this client number. Log in, or recover the password.")
             )
-        user = User(username=account.number)
+        user = User(username=_free_username(account))
         if not User.objects.filter(phone=otp.phone).exists():
             user.phone = otp.phone
         user.set_password(password)
@@ -159,12 +159,20 @@ def _revoke_app_tokens(user: User) -> int:
     return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
+def _free_username(account: Account) -> str:
+    """The client number as the username of a new login, unless a login (e.g. a former holder's, whose access
+    was removed) already has it; a username is only a label: clients log in by the client number itself."""
+    for username in (account.number, f"c{account.pk}"):
+        if not User.objects.filter(username=username).exists():
+            return username
+    return f"c{account.pk}-{secrets.token_hex(4)}"
+
+
 def _login_for_account(account: Account) -> User:
     access = AccountAccess.objects.filter(account=account).select_related("user").order_by("granted_at").first()
     if access:
         return access.user
-    username = account.number if not User.objects.filter(username=account.number).exists() else f"c{account.pk}"
-    user = User.objects.create(username=username)
+    user = User.objects.create(username=_free_username(account))
     return user
 
 
@@ -261,7 +269,9 @@ def start_phone_change(*, user: User, phone: str) -> OneTimeCode:
     if User.objects.filter(phone=normalized).exclude(pk=user.pk).exists():
         raise DomainError(_("This phone is already used by another login."))
     with transaction.atomic():
-        return issue_code(purpose=OneTimeCode.Purpose.CHANGE_PHONE, phone=normalized, user=user, actor=user)
+        otp = issue_code(purpose=OneTimeCode.Purpose.CHANGE_PHONE, phone=normalized, user=user, actor=user)
+        audit(user, "login.phone_change_start", user, phone=mask_phone(normalized))
+    return otp
 
 
 def complete_phone_change(*, user: User, otp_id: int, code: str) -> None:

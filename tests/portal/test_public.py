@@ -14,7 +14,7 @@ from sbyt.metering.models import Meter, Reading
 from sbyt.metering.services import unknown_client_result
 from tests.factories import aware
 
-from .conftest import ADDRESS, SURNAME
+from .conftest import ADDRESS, SURNAME, make_household
 
 pytestmark = pytest.mark.django_db
 
@@ -157,9 +157,10 @@ def test_public_lookups_are_rate_limited_per_ip(client, home, settings):
     response = lookup(client, home.account.number, home.contract.number)
     assert response.status_code == 429
     assert client.get(ENTER).status_code == 302  # even a right pair is not looked up
-    # another address is not limited
+    # another address is not limited (for another client number: each number has its own limit too)
+    neighbour = make_household(surname="Сидоров")
     other = client.post(
-        LOOKUP, {"number": home.account.number, "reference": home.contract.number}, REMOTE_ADDR="198.51.100.1"
+        LOOKUP, {"number": neighbour.account.number, "reference": neighbour.contract.number}, REMOTE_ADDR="198.51.100.1"
     )
     assert other.status_code == 302
 

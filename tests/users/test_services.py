@@ -214,3 +214,11 @@ def test_a_new_password_revokes_the_app_tokens(sms_outbox, django_capture_on_com
         account=user.account_links.get().account, actor=staff_login("Оператор контакт-центра")
     )
     assert not ApiToken.objects.filter(user=user, revoked_at__isnull=True).exists()
+
+
+def test_login_by_client_number_prefers_the_login_registered_with_it():
+    account = AccountFactory()
+    owner = client_login(account)
+    relative = client_login(AccountFactory())
+    AccountAccess.objects.create(user=relative, account=account, proof="sms_code")
+    assert find_login(account.number) == owner

@@ -1,0 +1,1 @@
+from tests.api.conftest import account, bearer, meter, owner, token  # noqa: F401
