@@ -109,7 +109,8 @@ class Reading(models.Model):
         SUPERSEDED = "superseded", "заменено"
         REJECTED = "rejected", "отклонено"
 
-    meter = models.ForeignKey(Meter, on_delete=models.CASCADE, related_name="readings")
+    # No separate FK index: the (meter, period) index serves every lookup by meter.
+    meter = models.ForeignKey(Meter, on_delete=models.CASCADE, related_name="readings", db_index=False)
     period = models.DateField("расчётный период", help_text="First day of the month the reading is billed in")
     t1 = models.BigIntegerField("показание (день / пик)", null=True, blank=True)
     t2 = models.BigIntegerField("показание (ночь / полупик)", null=True, blank=True)

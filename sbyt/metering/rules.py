@@ -65,6 +65,8 @@ def parse_value(text) -> int:
         raise ValueRejected(Reason.NOT_WHOLE_NUMBER)
     if not isinstance(text, str):
         raise ValueRejected(Reason.INVALID_VALUE)
+    if text.isascii() and text.isdigit() and len(text) <= MAX_VALUE_DIGITS:
+        return int(text)  # the common case: plain digits as typed
     cleaned = _WHITESPACE.sub("", text)
     if not cleaned:
         raise ValueRejected(Reason.EMPTY_VALUE)
