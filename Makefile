@@ -49,6 +49,7 @@ messages: setup
 
 bench: setup
 	$(PY) bench/readings.py
+	$(PY) bench/readings.py --postgres
 
 clean:
 	rm -rf $(VENV) db.sqlite3* var/
