@@ -149,6 +149,26 @@ SBYT_KANNEL_PASSWORD = os.environ.get("SBYT_KANNEL_PASSWORD", "")
 SBYT_KANNEL_FROM = os.environ.get("SBYT_KANNEL_FROM", "")
 SBYT_KANNEL_TIMEOUT = float(os.environ.get("SBYT_KANNEL_TIMEOUT", "10"))
 
+# Outbound e-mail through Django's mail framework: console (prints), file (SBYT_EMAIL_FILE_PATH), smtp, locmem
+# (tests), or a backend's dotted path.
+email_backends = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+}
+email_backend = os.environ.get("SBYT_EMAIL_BACKEND", "console")
+EMAIL_BACKEND = email_backends.get(email_backend, email_backend)
+EMAIL_FILE_PATH = Path(os.environ.get("SBYT_EMAIL_FILE_PATH", VAR_DIR / "mail-outbox"))
+EMAIL_HOST = os.environ.get("SBYT_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("SBYT_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("SBYT_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("SBYT_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("SBYT_EMAIL_USE_TLS")
+EMAIL_TIMEOUT = float(os.environ.get("SBYT_EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("SBYT_EMAIL_FROM", "noreply@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
 # Rate limits ("count/period", period in s/m/h/d) for login, recovery and one-time codes.
 RATELIMIT_LOGIN = os.environ.get("SBYT_RATELIMIT_LOGIN", "10/m")
 RATELIMIT_CODES = os.environ.get("SBYT_RATELIMIT_CODES", "5/h")

@@ -1,4 +1,5 @@
 import pytest
+from django.core import mail
 
 from sbyt.messaging.backends import locmem
 
@@ -6,8 +7,11 @@ from sbyt.messaging.backends import locmem
 @pytest.fixture(autouse=True)
 def _fast_and_clean(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # The outbound edge is faked (locmem SMS gateway); tasks run in-process when their transaction commits.
+    # The outbound edge is faked (locmem SMS gateway, Django's locmem mail backend: django.core.mail.outbox);
+    # tasks run in-process when their transaction commits.
     settings.SBYT_SMS_BACKEND = "locmem"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox = []
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     locmem.outbox.clear()
     from django.core.cache import cache

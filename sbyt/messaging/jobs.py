@@ -1,4 +1,4 @@
-"""Retry SMS that a gateway failed to take."""
+"""Retry SMS and e-mail that a gateway or mail server failed to take."""
 
 from datetime import timedelta
 

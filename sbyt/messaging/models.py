@@ -15,6 +15,7 @@ class OutboundMessage(models.Model):
 
     channel = models.CharField(max_length=16, choices=Channel.choices)
     to = models.CharField("кому", max_length=254)
+    subject = models.CharField("тема", max_length=255, blank=True, help_text="E-mail only.")
     body = models.TextField("текст")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     purpose = models.CharField("назначение", max_length=32, blank=True)

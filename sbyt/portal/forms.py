@@ -115,6 +115,10 @@ class CodeForm(forms.Form):
     code = _code()
 
 
+class EmailCodeForm(forms.Form):
+    code = _text(_("Code from the letter"), autocomplete="one-time-code", inputmode="numeric", max_length=12)
+
+
 class PasswordChangeForm(NewPasswordMixin, forms.Form):
     old_password = _password(_("Current password"), autocomplete="current-password")
     password1 = _password(_("New password"))
@@ -125,7 +129,7 @@ class EmailForm(forms.Form):
     email = forms.EmailField(
         label=_("E-mail"),
         required=False,
-        help_text=_("Leave empty to remove the e-mail."),
+        help_text=_("We will send a code to this address. Leave the field empty to remove the e-mail."),
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 

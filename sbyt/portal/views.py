@@ -36,6 +36,7 @@ from .meters import attach_inputs, build_rows, meters_of_account, refill, submit
 REGISTER = "portal.register"
 LINK = "portal.link"
 PHONE = "portal.phone"
+EMAIL = "portal.email"
 PUBLIC = "portal.public_readings"
 BACKEND = "sbyt.users.backends.LoginBackend"
 GET_POST = ["GET", "POST"]
@@ -369,6 +370,7 @@ def _settings_forms(user, data=None, action=None):
     return {
         "password_form": forms.PasswordChangeForm(bound("password"), prefix="pw"),
         "email_form": forms.EmailForm(bound("email"), prefix="em", initial={"email": user.email or ""}),
+        "email_code_form": forms.EmailCodeForm(bound("email_code"), prefix="emcode"),
         "phone_form": forms.PhoneForm(bound("phone"), prefix="ph"),
         "code_form": forms.CodeForm(bound("phone_code"), prefix="code"),
     }
@@ -381,6 +383,7 @@ def settings_view(request):
     action = request.POST.get("action") if request.method == "POST" else None
     context = _settings_forms(user, request.POST, action)
     context["phone_state"] = request.session.get(PHONE)
+    context["email_state"] = request.session.get(EMAIL)
     done = reverse("portal:settings")
     if action == "password" and context["password_form"].is_valid():
         form = context["password_form"]
@@ -396,13 +399,38 @@ def settings_view(request):
             return redirect(done)
     elif action == "email" and context["email_form"].is_valid():
         form = context["email_form"]
-        try:
-            users.change_email(user=user, email=form.cleaned_data["email"])
-        except DomainError as exc:
-            form.add_error("email", exc.message)
+        email = form.cleaned_data["email"]
+        if not email and user.email:  # removing needs no code
+            users.remove_email(user=user)
+            request.session.pop(EMAIL, None)
+            messages.success(request, _("The e-mail has been removed."))
+            return redirect(done)
+        if not email:
+            form.add_error("email", _("Enter an e-mail address, e.g. name@example.ru."))
+        elif ratelimits.too_many(request, ratelimits.CODES, email, user=user):
+            return _limited(request, "portal/cabinet/settings.html", context, form)
         else:
+            try:
+                otp = users.start_email_change(user=user, email=email)
+            except DomainError as exc:
+                form.add_error("email", exc.message)
+            else:
+                request.session[EMAIL] = {"otp": otp.pk, "email": otp.email}
+                messages.info(request, _("A code has been sent to %(email)s.") % {"email": otp.email})
+                return redirect(done + "#email")
+    elif action == "email_code" and context["email_state"] and context["email_code_form"].is_valid():
+        form = context["email_code_form"]
+        try:
+            users.complete_email_change(user=user, otp_id=context["email_state"]["otp"], code=form.cleaned_data["code"])
+        except DomainError as exc:
+            form.add_error("code", exc.message)
+        else:
+            request.session.pop(EMAIL, None)
             messages.success(request, _("The e-mail has been saved."))
             return redirect(done)
+    elif action == "email_cancel":
+        request.session.pop(EMAIL, None)
+        return redirect(done)
     elif action == "phone" and context["phone_form"].is_valid():
         form = context["phone_form"]
         if ratelimits.too_many(request, ratelimits.CODES, form.cleaned_data["phone"], user=user):

@@ -24,15 +24,18 @@ class User(AbstractUser):
 
 
 class OneTimeCode(models.Model):
-    """A code sent by SMS: registration, linking an account, confirming a new phone."""
+    """A one-time code: by SMS for registration, linking an account, confirming a new phone; by e-mail for
+    confirming a new e-mail. Only an HMAC of purpose, target (phone or e-mail) and code is stored."""
 
     class Purpose(models.TextChoices):
         REGISTER = "register", "регистрация"
         LINK_ACCOUNT = "link", "привязка номера клиента"
         CHANGE_PHONE = "phone", "смена телефона"
+        CHANGE_EMAIL = "email", "смена e-mail"
 
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
-    phone = models.CharField(max_length=16)
+    phone = models.CharField(max_length=16, blank=True)
+    email = models.EmailField(blank=True)
     code_hash = models.CharField(max_length=64)
     account = models.ForeignKey("customers.Account", null=True, blank=True, on_delete=models.CASCADE)
     user = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE)
@@ -44,10 +47,18 @@ class OneTimeCode(models.Model):
     class Meta:
         verbose_name = "одноразовый код"
         verbose_name_plural = "одноразовые коды"
-        indexes = [models.Index(fields=["phone", "purpose", "created_at"])]
+        indexes = [
+            models.Index(fields=["phone", "purpose", "created_at"]),
+            models.Index(fields=["email", "purpose", "created_at"]),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.get_purpose_display()} → {self.phone}"
+        return f"{self.get_purpose_display()} → {self.target}"
+
+    @property
+    def target(self) -> str:
+        """Where the code was sent: the e-mail for an e-mail code, else the phone."""
+        return self.email or self.phone
 
 
 class ApiToken(models.Model):

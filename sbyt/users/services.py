@@ -1,4 +1,4 @@
-"""Sign-up, recovery, account linking and contact changes of client logins; one-time codes by SMS."""
+"""Sign-up, recovery, account linking and contact changes of client logins; one-time codes by SMS or e-mail."""
 
 import hashlib
 import hmac
@@ -10,7 +10,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,16 +20,18 @@ from sbyt.core.errors import DomainError, PermissionDenied
 from sbyt.core.phones import mask_phone, normalize_phone
 from sbyt.customers.models import Account, AccountAccess, Consent
 from sbyt.customers.queries import find_account
-from sbyt.messaging.services import send_sms
+from sbyt.messaging.services import send_email, send_sms
 
 from .models import ApiToken, OneTimeCode, User
 
 CODE_DIGITS = 6
+MAX_EMAIL_LENGTH = 254  # what the e-mail columns hold
 PASSWORD_ALPHABET = "".join(c for c in string.ascii_letters + string.digits if c not in "0OoIl1")
 
 
-def _code_hash(otp_purpose: str, phone: str, code: str) -> str:
-    message = f"{otp_purpose}:{phone}:{code}".encode()
+def _code_hash(otp_purpose: str, target: str, code: str) -> str:
+    """Binds the code to its purpose and to where it was sent (a phone or an e-mail)."""
+    message = f"{otp_purpose}:{target}:{code}".encode()
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
@@ -45,21 +48,44 @@ def _no_phone_message(account: Account) -> str:
     )
 
 
-def issue_code(*, purpose: str, phone: str, account=None, user=None, actor=None) -> OneTimeCode:
-    """Create a code, void the earlier unused ones of the same purpose and phone, and send it by SMS."""
+def _new_code(*, purpose: str, phone: str = "", email: str = "", account=None, user=None) -> tuple[OneTimeCode, str]:
+    """Create a code for a phone or an e-mail and void the earlier unused ones of the same purpose, target and
+    login (so that nobody can void a code another login is waiting for); returns the row (which keeps only a
+    hash) and the code itself, for the caller to deliver."""
     code = "".join(secrets.choice(string.digits) for _ in range(CODE_DIGITS))
     now = timezone.now()
-    OneTimeCode.objects.filter(phone=phone, purpose=purpose, used_at__isnull=True).update(used_at=now)
+    target = {"email": email} if email else {"phone": phone}
+    OneTimeCode.objects.filter(purpose=purpose, user=user, used_at__isnull=True, **target).update(used_at=now)
     otp = OneTimeCode.objects.create(
         purpose=purpose,
         phone=phone,
-        code_hash=_code_hash(purpose, phone, code),
+        email=email,
+        code_hash=_code_hash(purpose, email or phone, code),
         account=account,
         user=user,
         expires_at=now + timedelta(seconds=settings.SBYT_OTP_TTL_SECONDS),
     )
+    return otp, code
+
+
+def issue_code(*, purpose: str, phone: str, account=None, user=None, actor=None) -> OneTimeCode:
+    """Create a code, void the earlier unused ones of the same purpose and phone, and send it by SMS."""
+    otp, code = _new_code(purpose=purpose, phone=phone, account=account, user=user)
     text = _("Sbyt code: %(code)s. Do not tell it to anyone, staff never ask for it.") % {"code": code}
     send_sms(to=phone, text=text, purpose=f"otp:{purpose}", actor=actor)
+    return otp
+
+
+def issue_email_code(*, purpose: str, email: str, user=None, actor=None) -> OneTimeCode:
+    """Create a code, void the earlier unused ones of the same purpose and e-mail, and send it by e-mail."""
+    otp, code = _new_code(purpose=purpose, email=email, user=user)
+    subject = _("%(site)s: your confirmation code") % {"site": settings.SBYT_SITE_NAME}
+    text = _(
+        "Your code to confirm this e-mail in the personal cabinet: %(code)s\n\n"
+        "The code is valid for %(minutes)s minutes. Do not tell it to anyone, staff never ask for it.\n"
+        "If you did not ask for it, just ignore this letter: nothing will change."
+    ) % {"code": code, "minutes": max(1, settings.SBYT_OTP_TTL_SECONDS // 60)}
+    send_email(to=email, subject=subject, text=text, purpose=f"otp:{purpose}", actor=actor)
     return otp
 
 
@@ -75,7 +101,7 @@ def verify_code(*, otp_id: int, code: str, purpose: str, user: User | None = Non
             raise DomainError(_("The code has expired. Request a new one."))
         if otp.attempts >= settings.SBYT_OTP_MAX_ATTEMPTS:
             raise DomainError(_("Too many wrong attempts. Request a new code."))
-        if not hmac.compare_digest(otp.code_hash, _code_hash(purpose, otp.phone, code)):
+        if not hmac.compare_digest(otp.code_hash, _code_hash(purpose, otp.target, code)):
             otp.attempts += 1
             otp.save(update_fields=["attempts"])
             left = settings.SBYT_OTP_MAX_ATTEMPTS - otp.attempts
@@ -252,14 +278,67 @@ def change_password(*, user: User, old_password: str, new_password: str) -> None
         audit(user, "login.password_change", user)
 
 
-def change_email(*, user: User, email: str) -> None:
-    email = (email or "").strip().lower() or None
-    if email and User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+def normalize_email(email: str) -> str:
+    """The form an e-mail is kept and compared in: trimmed, lower-case; empty when it is not a valid address."""
+    email = (email or "").strip().lower()
+    if len(email) > MAX_EMAIL_LENGTH:
+        return ""
+    try:
+        validate_email(email)
+    except ValidationError:
+        return ""
+    return email
+
+
+def mask_email(email: str) -> str:
+    """For the audit log: m***@example.org."""
+    local, _at, domain = (email or "").partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def _email_taken(email: str, user: User) -> bool:
+    return User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists()
+
+
+def start_email_change(*, user: User, email: str) -> OneTimeCode:
+    """Send a code to the new e-mail; the e-mail becomes the login's (and a login identifier) only when the
+    code comes back through ``complete_email_change``."""
+    normalized = normalize_email(email)
+    if not normalized:
+        raise DomainError(_("Enter an e-mail address, e.g. name@example.ru."))
+    if _email_taken(normalized, user):
         raise DomainError(_("This e-mail is already used by another login."))
+    if (user.email or "").lower() == normalized:
+        raise DomainError(_("This e-mail is already in your cabinet."))
     with transaction.atomic():
-        user.email = email
+        otp = issue_email_code(purpose=OneTimeCode.Purpose.CHANGE_EMAIL, email=normalized, user=user, actor=user)
+        audit(user, "login.email_change_start", user, email=mask_email(normalized))
+    return otp
+
+
+def complete_email_change(*, user: User, otp_id: int, code: str) -> None:
+    otp = verify_code(otp_id=otp_id, code=code, purpose=OneTimeCode.Purpose.CHANGE_EMAIL, user=user)
+    taken = DomainError(_("This e-mail is already used by another login."))
+    if _email_taken(otp.email, user):
+        raise taken
+    try:
+        with transaction.atomic():
+            user.email = otp.email
+            user.save(update_fields=["email"])
+            audit(user, "login.email_change", user, email=mask_email(otp.email))
+    except IntegrityError as exc:  # another login confirmed the same address a moment ago
+        user.refresh_from_db(fields=["email"])
+        raise taken from exc
+
+
+def remove_email(*, user: User) -> None:
+    """Removing the e-mail needs no code: it only takes a way to log in away."""
+    if not user.email:
+        return
+    with transaction.atomic():
+        user.email = None
         user.save(update_fields=["email"])
-        audit(user, "login.email_change", user)
+        audit(user, "login.email_change", user, removed=True)
 
 
 def start_phone_change(*, user: User, phone: str) -> OneTimeCode:

@@ -1,9 +1,11 @@
 """Sign-up, recovery, linking and contact changes through the services, with their guards."""
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
+from django.core import mail
 
 from sbyt.core.errors import DomainError, PermissionDenied
 from sbyt.core.models import AuditEntry
@@ -19,6 +21,11 @@ pytestmark = pytest.mark.django_db
 def code_from(outbox) -> str:
     text = outbox[-1]["text"]
     return "".join(ch for ch in text.split(":")[1] if ch.isdigit())[:6]
+
+
+def code_from_mail() -> str:
+    """The one-time code of the last e-mail (Django's locmem mail backend)."""
+    return re.search(r"\b\d{6}\b", mail.outbox[-1].body).group(0)
 
 
 def test_registration_full_path(sms_outbox, django_capture_on_commit_callbacks):
@@ -171,11 +178,13 @@ def test_change_password_email_and_phone(sms_outbox, django_capture_on_commit_ca
     services.change_password(user=user, old_password="Secret-pass-42", new_password="Lamp-Meter-2027")
     assert user.check_password("Lamp-Meter-2027")
 
-    services.change_email(user=user, email="Client@Example.ru")
+    with django_capture_on_commit_callbacks(execute=True):
+        otp = services.start_email_change(user=user, email="Client@Example.ru")
+    services.complete_email_change(user=user, otp_id=otp.pk, code=code_from_mail())
     assert find_login("client@example.ru") == user
     other = client_login(AccountFactory())
     with pytest.raises(DomainError, match="e-mail уже"):
-        services.change_email(user=other, email="client@example.ru")
+        services.start_email_change(user=other, email="client@example.ru")
 
     with pytest.raises(DomainError, match="мобильного"):
         services.start_phone_change(user=user, phone="12345")
