@@ -148,6 +148,8 @@ SBYT_KANNEL_USERNAME = os.environ.get("SBYT_KANNEL_USERNAME", "")
 SBYT_KANNEL_PASSWORD = os.environ.get("SBYT_KANNEL_PASSWORD", "")
 SBYT_KANNEL_FROM = os.environ.get("SBYT_KANNEL_FROM", "")
 SBYT_KANNEL_TIMEOUT = float(os.environ.get("SBYT_KANNEL_TIMEOUT", "10"))
+# Inbound SMS (Kannel get-url, aggregator webhook): the shared secret they send; unset = every request refused.
+SBYT_SMS_INBOUND_SECRET = os.environ.get("SBYT_SMS_INBOUND_SECRET", "")
 
 # Outbound e-mail through Django's mail framework: console (prints), file (SBYT_EMAIL_FILE_PATH), smtp, locmem
 # (tests), or a backend's dotted path.

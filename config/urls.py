@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from sbyt.api import channels
 from sbyt.api.urls import api
 
 admin.site.site_header = "Sbyt — администрирование"
@@ -12,6 +13,8 @@ urlpatterns = [
     path("admin/login/", RedirectView.as_view(pattern_name="backoffice:login", query_string=True)),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("channels/sms/kannel", channels.sms_kannel, name="channel-sms-kannel"),
+    path("channels/sms/webhook", channels.sms_webhook, name="channel-sms-webhook"),
     path("staff/", include("sbyt.backoffice.urls")),
     path("", include("sbyt.portal.urls")),
 ]

@@ -1,4 +1,4 @@
-"""Retry SMS and e-mail that a gateway or mail server failed to take."""
+"""Retry SMS and e-mail that a gateway or mail server failed to take; forget long-expired dialogue states."""
 
 from datetime import timedelta
 
@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from sbyt.core.periodic import every
 
+from . import inbound
 from .models import OutboundMessage
 from .tasks import deliver_message
 
@@ -21,3 +22,9 @@ def retry_queued_messages() -> int:
     for pk in ids:
         deliver_message.enqueue(pk)
     return len(ids)
+
+
+@every(3600)
+def purge_expired_conversations() -> int:
+    """Dialogue states that expired more than a day ago."""
+    return inbound.purge_conversations()

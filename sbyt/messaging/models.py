@@ -32,3 +32,69 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} → {self.to}: {self.status}"
+
+
+class InboundMessage(models.Model):
+    """One message a client sent through a text channel, stored raw before it is processed.
+
+    ``(channel, external_id)`` is unique: a gateway's retry of the same message finds the stored one and gets
+    the stored reply (answered once). A message whose processing failed stays here as ``failed`` with the error
+    and can be retried (``manage.py inbound_retry``)."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "SMS"
+        TELEGRAM = "telegram", "Telegram"
+        VK = "vk", "ВКонтакте"
+        VIBER = "viber", "Viber"
+        WHATSAPP = "whatsapp", "WhatsApp"
+        EMAIL = "email", "e-mail"
+        WEBCHAT = "webchat", "чат на сайте"
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "получено"
+        PROCESSED = "processed", "обработано"
+        FAILED = "failed", "ошибка обработки"
+
+    channel = models.CharField("канал", max_length=16, choices=Channel.choices)
+    external_id = models.CharField("идентификатор у шлюза", max_length=128)
+    sender = models.CharField("отправитель", max_length=128, db_index=True)
+    receiver = models.CharField("получатель (номер филиала, бот)", max_length=128, blank=True)
+    text = models.TextField("текст", blank=True)
+    raw = models.JSONField("как пришло", default=dict, blank=True)
+    received_at = models.DateTimeField("получено", db_index=True)
+    status = models.CharField("состояние", max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    reply = models.TextField("ответ", blank=True)
+    reason = models.CharField("код результата", max_length=32, blank=True)
+    error = models.TextField("ошибка", blank=True)
+    processed_at = models.DateTimeField("обработано", null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField("попыток обработки", default=0)
+
+    class Meta:
+        verbose_name = "входящее сообщение"
+        verbose_name_plural = "входящие сообщения"
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "external_id"], name="inbound_unique_channel_external_id")
+        ]
+        indexes = [models.Index(fields=["received_at"], name="inbound_failed_idx", condition=models.Q(status="failed"))]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.external_id} от {self.sender}: {self.status}"
+
+
+class Conversation(models.Model):
+    """The dialogue state of one sender on one channel (a reading being collected zone by zone)."""
+
+    channel = models.CharField("канал", max_length=16, choices=InboundMessage.Channel.choices)
+    sender = models.CharField("отправитель", max_length=128)
+    state = models.JSONField("состояние диалога", default=dict)
+    updated_at = models.DateTimeField("изменено", auto_now=True)
+    expires_at = models.DateTimeField("истекает", db_index=True)
+
+    class Meta:
+        verbose_name = "диалог"
+        verbose_name_plural = "диалоги"
+        constraints = [models.UniqueConstraint(fields=["channel", "sender"], name="conversation_unique_channel_sender")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.sender} до {self.expires_at:%Y-%m-%d %H:%M}"

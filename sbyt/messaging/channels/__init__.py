@@ -1,0 +1,1 @@
+"""Channel adapters: each translates its wire format to ``messaging.inbound.receive_text`` and back."""
