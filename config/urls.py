@@ -15,6 +15,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("channels/sms/kannel", channels.sms_kannel, name="channel-sms-kannel"),
     path("channels/sms/webhook", channels.sms_webhook, name="channel-sms-webhook"),
+    path("channels/", include("sbyt.api.telegram_vk")),
+    path("channels/", include("sbyt.api.viber_whatsapp")),
     path("staff/", include("sbyt.backoffice.urls")),
     path("", include("sbyt.portal.urls")),
 ]

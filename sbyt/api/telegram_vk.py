@@ -1,0 +1,3 @@
+"""Messenger webhooks (filled in by the channel work)."""
+
+urlpatterns: list = []
