@@ -207,3 +207,30 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("SBYT_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Viber REST bot (channels/viber/webhook): the bot's auth token signs every callback (X-Viber-Content-Signature)
+# and authorises replies (send_message); unset = every callback refused. The sender name is shown in Viber (≤ 28).
+SBYT_VIBER_AUTH_TOKEN = os.environ.get("SBYT_VIBER_AUTH_TOKEN", "")
+SBYT_VIBER_API_URL = os.environ.get("SBYT_VIBER_API_URL", "https://chatapi.viber.com/pa").rstrip("/")
+SBYT_VIBER_SENDER_NAME = os.environ.get("SBYT_VIBER_SENDER_NAME", SBYT_SITE_NAME)[:28]
+# WhatsApp Cloud API (channels/whatsapp/webhook): the verify token of the subscription handshake, the app secret
+# that signs every POST (X-Hub-Signature-256), the access token and the business phone number id for replies.
+SBYT_WHATSAPP_VERIFY_TOKEN = os.environ.get("SBYT_WHATSAPP_VERIFY_TOKEN", "")
+SBYT_WHATSAPP_APP_SECRET = os.environ.get("SBYT_WHATSAPP_APP_SECRET", "")
+SBYT_WHATSAPP_ACCESS_TOKEN = os.environ.get("SBYT_WHATSAPP_ACCESS_TOKEN", "")
+SBYT_WHATSAPP_PHONE_NUMBER_ID = os.environ.get("SBYT_WHATSAPP_PHONE_NUMBER_ID", "")
+SBYT_WHATSAPP_API_URL = os.environ.get("SBYT_WHATSAPP_API_URL", "https://graph.facebook.com/v21.0").rstrip("/")
+
+# Messenger channels (docs/channels-messengers.md). Telegram Bot API webhook: the secret token set with setWebhook
+# (secret_token) comes back in X-Telegram-Bot-Api-Secret-Token; with none configured every update is refused.
+SBYT_TELEGRAM_BOT_TOKEN = os.environ.get("SBYT_TELEGRAM_BOT_TOKEN", "")
+SBYT_TELEGRAM_SECRET_TOKEN = os.environ.get("SBYT_TELEGRAM_SECRET_TOKEN", "")
+SBYT_TELEGRAM_API_URL = os.environ.get("SBYT_TELEGRAM_API_URL", "https://api.telegram.org")
+# VK Callback API: the community id, the confirmation string and the secret key from the community's
+# Callback API settings; a community access token (messages) for messages.send.
+SBYT_VK_GROUP_ID = os.environ.get("SBYT_VK_GROUP_ID", "")
+SBYT_VK_CONFIRMATION = os.environ.get("SBYT_VK_CONFIRMATION", "")
+SBYT_VK_SECRET = os.environ.get("SBYT_VK_SECRET", "")
+SBYT_VK_ACCESS_TOKEN = os.environ.get("SBYT_VK_ACCESS_TOKEN", "")
+SBYT_VK_API_URL = os.environ.get("SBYT_VK_API_URL", "https://api.vk.com/method")
+SBYT_VK_API_VERSION = os.environ.get("SBYT_VK_API_VERSION", "5.199")

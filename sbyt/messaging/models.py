@@ -7,6 +7,10 @@ class OutboundMessage(models.Model):
     class Channel(models.TextChoices):
         SMS = "sms", "SMS"
         EMAIL = "email", "e-mail"
+        TELEGRAM = "telegram", "Telegram"
+        VK = "vk", "ВКонтакте"
+        VIBER = "viber", "Viber"
+        WHATSAPP = "whatsapp", "WhatsApp"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "в очереди"
@@ -24,6 +28,9 @@ class OutboundMessage(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     external_id = models.CharField(max_length=100, blank=True)
     error = models.CharField(max_length=500, blank=True)
+    extra = models.JSONField(
+        "параметры мессенджера", default=dict, blank=True, help_text="Messengers only: e.g. a reply keyboard."
+    )
 
     class Meta:
         verbose_name = "исходящее сообщение"
@@ -98,3 +105,23 @@ class Conversation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.sender} до {self.expires_at:%Y-%m-%d %H:%M}"
+
+
+class MessengerLink(models.Model):
+    """A messenger chat whose owner proved a phone number (Telegram: shared their own contact). The chat is then
+    offered the contracts of the accounts whose client has that phone (buttons «ПС <договор>»)."""
+
+    channel = models.CharField("канал", max_length=16, choices=InboundMessage.Channel.choices)
+    chat_id = models.CharField("чат", max_length=128)
+    phone = models.CharField("телефон", max_length=16, help_text="+7XXXXXXXXXX")
+    created_at = models.DateTimeField("создано", auto_now_add=True)
+    updated_at = models.DateTimeField("изменено", auto_now=True)
+
+    class Meta:
+        verbose_name = "привязка мессенджера"
+        verbose_name_plural = "привязки мессенджеров"
+        constraints = [models.UniqueConstraint(fields=["channel", "chat_id"], name="messengerlink_unique_chat")]
+        indexes = [models.Index(fields=["phone"], name="messengerlink_phone_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.chat_id} → {self.phone}"

@@ -12,6 +12,7 @@ from django.utils import timezone
 from sbyt.core.audit import audit
 
 from .backends import SmsDeliveryError, get_sms_backend
+from .channels.http import OutboundHttpError
 from .models import OutboundMessage
 
 log = logging.getLogger(__name__)
@@ -74,9 +75,11 @@ def deliver(message_id: int) -> str:
             return message.status
         message.attempts += 1
         send = _send_email if message.channel == OutboundMessage.Channel.EMAIL else _send_sms
+        if message.channel in MESSENGER_SENDERS:
+            send = _send_messenger
         try:
             message.external_id = send(message)
-        except (SmsDeliveryError, EmailDeliveryError) as exc:
+        except (SmsDeliveryError, EmailDeliveryError, OutboundHttpError) as exc:
             log.warning("%s %s to %s failed: %s", message.channel, message.pk, message.to, exc)
             message.error = str(exc)[:500]
             message.status = (
@@ -88,3 +91,35 @@ def deliver(message_id: int) -> str:
             message.error = ""
         message.save(update_fields=["attempts", "external_id", "error", "status", "sent_at"])
     return message.status
+
+
+# -- messengers (Telegram, VK; Viber and WhatsApp add their senders here) ------------------------------------
+
+# channel → dotted path of ``send(*, to, text, extra, key) -> external id``; raises ``OutboundHttpError``.
+MESSENGER_SENDERS = {
+    OutboundMessage.Channel.TELEGRAM: "sbyt.messaging.channels.telegram.send_message",
+    OutboundMessage.Channel.VK: "sbyt.messaging.channels.vk.send_message",
+    OutboundMessage.Channel.VIBER: "sbyt.messaging.channels.viber.send_message",
+    OutboundMessage.Channel.WHATSAPP: "sbyt.messaging.channels.whatsapp.send_message",
+}
+
+
+def send_messenger(*, channel: str, to: str, text: str, extra: dict | None = None, purpose: str = "", actor=None):
+    """Store a message to a messenger chat (``extra``: the channel's own parameters, e.g. a reply keyboard), then
+    deliver it in the background once the transaction commits; retried like an SMS when the API is down."""
+    from .tasks import deliver_message
+
+    if channel not in MESSENGER_SENDERS:
+        raise ValueError(f"no sender for channel {channel!r}")
+    message = OutboundMessage.objects.create(channel=channel, to=str(to), body=text, extra=extra or {}, purpose=purpose)
+    audit(actor, "message.queue", message, channel=channel, purpose=purpose, to=str(to))
+    transaction.on_commit(lambda: deliver_message.enqueue(message.pk))
+    return message
+
+
+def _send_messenger(message: OutboundMessage) -> str:
+    from django.utils.module_loading import import_string
+
+    send = import_string(MESSENGER_SENDERS[message.channel])
+    # ``key``: the stored message's id, the same on every attempt (VK's random_id: a retry is not sent twice)
+    return str(send(to=message.to, text=message.body, extra=message.extra or {}, key=message.pk))[:100]
