@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
-.PHONY: run test test-sqlite test-postgres lint setup browser messages bench clean
+.PHONY: run test test-sqlite test-postgres lint setup browser mailserver messages bench clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,12 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: run 'sudo apt-get install chromium'"; exit 1; fi; }
 
+# Debian's Dovecot for the e-mail robot's IMAP integration test (the test starts its own instance).
+mailserver:
+	@command -v dovecot >/dev/null 2>&1 || test -x /usr/sbin/dovecot || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
+	  else echo "dovecot is missing: run 'sudo apt-get install dovecot-imapd'"; exit 1; fi; }
+
 run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --if-empty
@@ -29,7 +35,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 # The suite on SQLite; on PostgreSQL too when DATABASE_URL_PG (or CI) says where it is.
-test: setup browser lint
+test: setup browser mailserver lint
 	@echo "== test suite on SQLite =="
 	env -u DATABASE_URL $(BIN)/pytest -q
 	@if [ -n "$$CI" ] || [ -n "$$TEST_POSTGRES_URL" ]; then \

@@ -137,6 +137,15 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# The readings answering machine (IVR key 3, RD-1): recordings live under SBYT_VOICE_RECORDINGS_DIR, which the
+# web processes read; SBYT_VOICE_ASTERISK_DIR is the same directory as the Asterisk host mounts it (RECORD FILE
+# paths are Asterisk's). The days come from the branch's ReadingWindow for channel «voice», else these defaults.
+SBYT_VOICE_RECORDINGS_DIR = Path(os.environ.get("SBYT_VOICE_RECORDINGS_DIR", VAR_DIR / "voice"))
+SBYT_VOICE_ASTERISK_DIR = os.environ.get("SBYT_VOICE_ASTERISK_DIR", str(SBYT_VOICE_RECORDINGS_DIR))
+SBYT_VOICE_DEFAULT_BRANCH = os.environ.get("SBYT_VOICE_DEFAULT_BRANCH", "")  # a branch code; "" → the first branch
+SBYT_VOICE_WINDOW_DAYS = (18, 20)
+SBYT_VOICE_MAX_SECONDS = int(os.environ.get("SBYT_VOICE_MAX_SECONDS", "60"))
+
 # Background work: Django's Tasks API on the database backend; RQ/Redis could replace it for scale-out.
 TASKS = {"default": {"BACKEND": os.environ.get("SBYT_TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
 
@@ -234,3 +243,15 @@ SBYT_VK_SECRET = os.environ.get("SBYT_VK_SECRET", "")
 SBYT_VK_ACCESS_TOKEN = os.environ.get("SBYT_VK_ACCESS_TOKEN", "")
 SBYT_VK_API_URL = os.environ.get("SBYT_VK_API_URL", "https://api.vk.com/method")
 SBYT_VK_API_VERSION = os.environ.get("SBYT_VK_API_VERSION", "5.199")
+
+# E-mail robot (docs/email-robot.md): the readings mailbox polled over IMAP; replies go out through EMAIL_BACKEND
+# from SBYT_MAIL_ROBOT_ADDRESS. One mailbox for now (per-branch mailboxes later). Unset host = the robot is off.
+SBYT_MAIL_ROBOT_IMAP_HOST = os.environ.get("SBYT_MAIL_ROBOT_IMAP_HOST", "")
+SBYT_MAIL_ROBOT_IMAP_PORT = int(os.environ.get("SBYT_MAIL_ROBOT_IMAP_PORT", "993"))
+SBYT_MAIL_ROBOT_IMAP_USER = os.environ.get("SBYT_MAIL_ROBOT_IMAP_USER", "")
+SBYT_MAIL_ROBOT_IMAP_PASSWORD = os.environ.get("SBYT_MAIL_ROBOT_IMAP_PASSWORD", "")
+SBYT_MAIL_ROBOT_IMAP_SSL = env_bool("SBYT_MAIL_ROBOT_IMAP_SSL", default=True)
+SBYT_MAIL_ROBOT_IMAP_FOLDER = os.environ.get("SBYT_MAIL_ROBOT_IMAP_FOLDER", "INBOX")
+SBYT_MAIL_ROBOT_ADDRESS = os.environ.get("SBYT_MAIL_ROBOT_ADDRESS", "")
+SBYT_MAIL_ROBOT_POLL_SECONDS = int(os.environ.get("SBYT_MAIL_ROBOT_POLL_SECONDS", "20"))
+SBYT_MAIL_ROBOT_MAX_ATTACHMENT = int(os.environ.get("SBYT_MAIL_ROBOT_MAX_ATTACHMENT", str(2 * 1024 * 1024)))

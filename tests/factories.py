@@ -128,3 +128,16 @@ def aware(year, month, day, hour=12, tz="Europe/Moscow") -> dt.datetime:
     from zoneinfo import ZoneInfo
 
     return dt.datetime(year, month, day, hour, tzinfo=ZoneInfo(tz))
+
+
+class VoiceMessageFactory(factory.django.DjangoModelFactory):
+    """A message on the answering machine; the recording file itself is the test's business (``write_wav``)."""
+
+    class Meta:
+        model = "messaging.VoiceMessage"
+
+    call_id = factory.Sequence(lambda n: f"1763456789.{1000 + n}")
+    caller = "79121234567"
+    recording = factory.LazyAttribute(lambda o: f"2026/11/{o.call_id.replace('.', '_')}.wav")
+    duration = 12
+    received_at = factory.LazyFunction(lambda: aware(2026, 11, 19, 10))

@@ -42,3 +42,16 @@ class RejectForm(forms.Form):
         strip=True,
         error_messages={"required": _("Give the reason for rejecting the reading.")},
     )
+
+
+class VoiceRejectForm(forms.Form):
+    note = forms.CharField(
+        label=_("Why the message cannot be processed"),
+        max_length=300,
+        strip=True,
+        error_messages={"required": _("Give the reason for rejecting the message.")},
+    )
+
+
+class VoiceDoneForm(forms.Form):
+    note = forms.CharField(label=_("Comment (optional)"), max_length=300, required=False, strip=True)

@@ -1,4 +1,5 @@
-"""Staff workspace: login, home, readings held for review, client search and the client card."""
+"""Staff workspace: login, home, readings held for review, the answering-machine queue, client search and the
+client card."""
 
 from collections import defaultdict
 from functools import wraps
@@ -9,9 +10,9 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import permission_required, user_passes_test
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -22,16 +23,26 @@ from sbyt.core.errors import DomainError
 from sbyt.core.models import AuditEntry
 from sbyt.core.timezones import local_now
 from sbyt.customers.models import Account
-from sbyt.customers.queries import contracts_with_meters
-from sbyt.metering.models import Reading
+from sbyt.customers.queries import contracts_with_meters, find_account
+from sbyt.messaging import voice
+from sbyt.messaging.models import VoiceMessage
+from sbyt.metering.models import Meter, Reading
 from sbyt.metering.queries import held_readings, last_accepted_by_meter
 from sbyt.metering.services import approve_reading, reject_reading
 from sbyt.users.services import issue_one_time_password
 
-from .forms import ApproveForm, ClientSearchForm, RejectForm, StaffAuthenticationForm
+from .forms import (
+    ApproveForm,
+    ClientSearchForm,
+    RejectForm,
+    StaffAuthenticationForm,
+    VoiceDoneForm,
+    VoiceRejectForm,
+)
 
 SEARCH_LIMIT = 50
 HELD_PER_PAGE = 50
+VOICE_PER_PAGE = 50
 
 
 def _is_staff(user) -> bool:
@@ -94,7 +105,12 @@ class StaffLogoutView(auth_views.LogoutView):
 @staff_required
 def home(request):
     held_count = held_readings().count() if request.user.has_perm("metering.review_reading") else None
-    return render(request, "backoffice/home.html", {"held_count": held_count})
+    voice_count = (
+        VoiceMessage.objects.filter(status=VoiceMessage.Status.NEW).count()
+        if request.user.has_perm(voice.PERMISSION)
+        else None
+    )
+    return render(request, "backoffice/home.html", {"held_count": held_count, "voice_count": voice_count})
 
 
 # --- Readings held for review -----------------------------------------------------------------------------
@@ -197,6 +213,163 @@ def reject(request, pk: int):
     else:
         messages.success(request, _("The reading is rejected."))
     return redirect("backoffice:held_readings")
+
+
+# --- The answering machine (messages left on the voice days) -------------------------------------------------
+
+
+@staff_permission(voice.PERMISSION)
+def voice_queue(request):
+    """New and taken messages, oldest first."""
+    queue = VoiceMessage.objects.filter(status__in=voice.OPEN).select_related("operator").order_by("received_at", "pk")
+    page = Paginator(queue, VOICE_PER_PAGE).get_page(request.GET.get("page"))
+    audit_view(request.user, "voice_queue.view", None, count=page.paginator.count, page=page.number)
+    return render(request, "backoffice/voice_queue.html", {"page": page})
+
+
+def _voice_meter_rows(account: Account, data=None) -> list[dict]:
+    """The in-service meters of the account with the previous accepted values (RD-11) and one field a zone."""
+    contracts = list(contracts_with_meters(account))
+    meters = [(c, m) for c in contracts for m in c.meters.all() if m.status == Meter.Status.IN_SERVICE]
+    last = last_accepted_by_meter(m.pk for _c, m in meters)
+    tz = account.branch.time_zone
+    rows = []
+    for contract, meter in meters:
+        previous = last.get(meter.pk)
+        rows.append(
+            {
+                "contract": contract,
+                "meter": meter,
+                "last_values": " / ".join(str(v) for v in previous.values) if previous else "",
+                "last_date": local_now(tz, previous.received_at).date() if previous else None,
+                "fields": [
+                    {
+                        "name": f"m{meter.pk}-z{index}",
+                        "label": zone,
+                        "value": (data or {}).get(f"m{meter.pk}-z{index}", ""),
+                    }
+                    for index, zone in enumerate(meter.zone_names, start=1)
+                ],
+            }
+        )
+    return rows
+
+
+def _voice_page(request, message: VoiceMessage, *, account_number: str | None = None, results=None, status=200):
+    audit_view(request.user, "voice_message.view", message, account_number=message.account_number)
+    number = (request.GET.get("account") if account_number is None else account_number) or message.account_number
+    number = "".join(number.split())[:20]
+    account = find_account(number) if number else None
+    rows = _voice_meter_rows(account, request.POST if results is not None else None) if account else []
+    if account is not None and account.number != message.account_number:
+        audit_view(request.user, "voice_message.account", account, account_number=account.number, message=message.pk)
+    context = {
+        "message": message,
+        "mine": message.status == VoiceMessage.Status.IN_WORK and message.operator_id == request.user.pk,
+        "closed": message.status in voice.CLOSED,
+        "has_recording": voice.recording_path(message) is not None,
+        "number": number,
+        "account": account,
+        "rows": rows,
+        "results": results,
+        "readings": message.readings.select_related("meter").order_by("pk"),
+        "reject_form": VoiceRejectForm(),
+        "done_form": VoiceDoneForm(),
+    }
+    return render(request, "backoffice/voice_message.html", context, status=status)
+
+
+@staff_permission(voice.PERMISSION)
+@never_cache
+def voice_message(request, pk: int):
+    return _voice_page(request, get_object_or_404(VoiceMessage.objects.select_related("operator"), pk=pk))
+
+
+@staff_permission(voice.PERMISSION)
+@no_store
+def voice_recording(request, pk: int):
+    """The recording as WAV, for the page's audio player: staff only, only files inside the recordings directory."""
+    message = get_object_or_404(VoiceMessage, pk=pk)
+    path = voice.recording_path(message)
+    if path is None:
+        raise Http404("recording")
+    audit_view(request.user, "voice_message.listen", message, account_number=message.account_number)
+    response = FileResponse(path.open("rb"), content_type="audio/wav", filename=f"voice-{message.pk}.wav")
+    response["Content-Disposition"] = f'inline; filename="voice-{message.pk}.wav"'
+    return response
+
+
+def _voice_action(request, pk: int, action, success: str, **kwargs):
+    message = get_object_or_404(VoiceMessage, pk=pk)
+    try:
+        action(message=message, actor=request.user, **kwargs)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, success)
+    return message
+
+
+@staff_permission(voice.PERMISSION)
+@require_POST
+def voice_take(request, pk: int):
+    _voice_action(request, pk, voice.take_voice_message, _("The message is yours now."))
+    return redirect("backoffice:voice_message", pk=pk)
+
+
+@staff_permission(voice.PERMISSION)
+@require_POST
+def voice_release(request, pk: int):
+    _voice_action(request, pk, voice.release_voice_message, _("The message is back in the queue."))
+    return redirect("backoffice:voice_queue")
+
+
+@staff_permission(voice.PERMISSION)
+@require_POST
+def voice_done(request, pk: int):
+    form = VoiceDoneForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    _voice_action(request, pk, voice.finish_voice_message, _("The message is processed."), note=note)
+    return redirect("backoffice:voice_queue")
+
+
+@staff_permission(voice.PERMISSION)
+@require_POST
+def voice_reject(request, pk: int):
+    form = VoiceRejectForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give the reason for rejecting the message."))
+        return redirect("backoffice:voice_message", pk=pk)
+    note = form.cleaned_data["note"]
+    _voice_action(request, pk, voice.reject_voice_message, _("The message is rejected."), note=note)
+    return redirect("backoffice:voice_queue")
+
+
+@staff_permission(voice.PERMISSION)
+@require_POST
+@never_cache
+def voice_readings(request, pk: int):
+    """The values heard in the message, per zone of each meter of the account, through the readings service."""
+    message = get_object_or_404(VoiceMessage.objects.select_related("operator"), pk=pk)
+    number = "".join(request.POST.get("account", "").split())[:20]
+    account = find_account(number)
+    if account is None:
+        messages.error(request, _("No client with this number."))
+        return redirect("backoffice:voice_message", pk=pk)
+    values = {}
+    for row in _voice_meter_rows(account, request.POST):
+        entered = [field["value"].strip() for field in row["fields"]]
+        if any(entered):
+            values[row["meter"].pk] = entered
+    try:
+        results = voice.enter_voice_readings(message=message, account=account, values=values, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(f"{reverse('backoffice:voice_message', args=[pk])}?account={account.number}")
+    meters = {row["meter"].pk: row["meter"] for row in _voice_meter_rows(account)}
+    rows = [{"meter": meters.get(r.meter_id), "result": r} for r in results]
+    message.refresh_from_db()
+    return _voice_page(request, message, account_number=account.number, results=rows)
 
 
 # --- Clients ----------------------------------------------------------------------------------------------

@@ -190,7 +190,10 @@ def _run_dialogue(message: InboundMessage) -> tuple[str, str]:
 
 
 def retry_message(*, message: InboundMessage, actor) -> InboundResult:
-    """Process a ``failed`` message again (after the cause is fixed). A processed one is left as it is."""
+    """Process a ``failed`` text-dialogue message again (after the cause is fixed). A processed one is left as it
+    is. Letters to the e-mail robot are not dialogue messages: the robot processes its own."""
+    if message.channel == InboundMessage.Channel.EMAIL:
+        raise DomainError(_("Letters to the e-mail robot are processed by the robot, not by the dialogue."))
     return _process(message.pk, retry=True, actor=actor)
 
 

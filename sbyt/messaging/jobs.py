@@ -28,3 +28,13 @@ def retry_queued_messages() -> int:
 def purge_expired_conversations() -> int:
     """Dialogue states that expired more than a day ago."""
     return inbound.purge_conversations()
+
+
+@every(20)  # SBYT_MAIL_ROBOT_POLL_SECONDS is for `manage.py mail_robot`; 20 s + processing keeps APL-4's 1 minute
+def poll_mail_robot() -> int:
+    """The e-mail robot's mailbox (docs/email-robot.md); off while SBYT_MAIL_ROBOT_IMAP_HOST is unset."""
+    from .channels import email_robot
+
+    if not email_robot.configured():
+        return 0
+    return email_robot.poll().answered

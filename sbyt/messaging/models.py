@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 
@@ -125,3 +126,47 @@ class MessengerLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.chat_id} → {self.phone}"
+
+
+class VoiceMessage(models.Model):
+    """A message left on the readings answering machine (IVR key 3, the 18th–20th): the recording waits in the
+    back-office queue until an operator takes it, enters the readings through the readings service (channel
+    «voice») and closes it. ``call_id`` is Asterisk's ``agi_uniqueid``: one message per call."""
+
+    class Status(models.TextChoices):
+        NEW = "new", "новое"
+        IN_WORK = "in_work", "в работе"
+        DONE = "done", "обработано"
+        REJECTED = "rejected", "отклонено"
+
+    call_id = models.CharField("идентификатор звонка", max_length=64, unique=True)
+    caller = models.CharField("номер звонившего", max_length=40, blank=True)
+    account_number = models.CharField("номер клиента (набран в тоновом режиме)", max_length=20, blank=True)
+    recording = models.CharField("файл записи", max_length=255, help_text="Path relative to SBYT_VOICE_RECORDINGS_DIR.")
+    duration = models.PositiveIntegerField("длительность, с", default=0)
+    received_at = models.DateTimeField("получено")
+    status = models.CharField("состояние", max_length=16, choices=Status.choices, default=Status.NEW)
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="оператор",
+    )
+    taken_at = models.DateTimeField("взято в работу", null=True, blank=True)
+    finished_at = models.DateTimeField("закрыто", null=True, blank=True)
+    result_note = models.CharField("результат", max_length=300, blank=True)
+    readings = models.ManyToManyField(
+        "metering.Reading", blank=True, related_name="+", verbose_name="показания по сообщению"
+    )
+
+    class Meta:
+        verbose_name = "сообщение автоответчика"
+        verbose_name_plural = "сообщения автоответчика"
+        ordering = ["received_at", "pk"]
+        permissions = [("process_voice", "Обработка сообщений автоответчика")]
+        indexes = [models.Index(fields=["status", "received_at"], name="voice_status_received_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.caller or '?'} {self.received_at:%Y-%m-%d %H:%M}: {self.status}"

@@ -9,6 +9,7 @@ ROLES: dict[str, list[str]] = {
         "metering.view_meter",
         "metering.view_reading",
         "users.issue_password",
+        "messaging.process_voice",
     ],
     "Специалист по показаниям": [
         "customers.view_customer",
@@ -17,6 +18,7 @@ ROLES: dict[str, list[str]] = {
         "metering.view_meter",
         "metering.view_reading",
         "metering.review_reading",
+        "messaging.process_voice",
     ],
     "Администратор филиала": [
         "customers.view_customer",
@@ -57,5 +59,8 @@ def ensure_roles(apps=None) -> None:
         perms = []
         for code in codes:
             app_label, codename = code.split(".")
-            perms.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+            perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if perm is None:  # its model comes in a later migration, which calls ensure_roles again
+                continue
+            perms.append(perm)
         group.permissions.set(perms)

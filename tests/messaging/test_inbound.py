@@ -284,3 +284,23 @@ def test_the_retry_command_processes_failed_messages(meters):
     assert "processed 1, failed again 0" in out.getvalue()
     assert InboundMessage.objects.get().status == InboundMessage.Status.PROCESSED
     assert new_readings(meters[0]).count() == 1
+
+
+def test_retry_refuses_letters_of_the_email_robot():
+    from django.utils import timezone
+
+    from sbyt.messaging.inbound import retry_message
+
+    letter = InboundMessage.objects.create(
+        channel="email",
+        external_id="<x@example.ru>",
+        sender="a@example.ru",
+        text="",
+        raw={},
+        status="failed",
+        received_at=timezone.now(),
+    )
+    with pytest.raises(DomainError):
+        retry_message(message=letter, actor="test")
+    letter.refresh_from_db()
+    assert letter.status == "failed"

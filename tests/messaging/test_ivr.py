@@ -2,7 +2,6 @@
 a fake Asterisk that sends the agi_ environment and answers every command like a channel would."""
 
 import datetime as dt
-import socket
 
 import pytest
 from django.utils import timezone
@@ -12,135 +11,14 @@ from sbyt.core.models import AuditEntry
 from sbyt.customers.models import Contract
 from sbyt.messaging.channels.ivr import menu
 from sbyt.messaging.channels.ivr.agi import AGIError, parse_reply, quote
-from sbyt.messaging.channels.ivr.server import script_name, start_in_thread
+from sbyt.messaging.channels.ivr.server import script_name
 from sbyt.metering.models import Meter, Reading
 from sbyt.metering.rules import Reason
 from tests.factories import AccountFactory, ContractFactory, MeterFactory, ReadingFactory, WindowFactory
 
-CALLER = "79121234567"
-P = menu.prompt
-TRANSFER = "SET VARIABLE SBYT_TRANSFER operator"
+from .ivr_fake import CALLER, HANGUP, TIMEOUT, TRANSFER, Asterisk, P, after, agi_server, call, data, key, words
 
-
-def key(k, during=None):
-    """A key pressed after the menu was heard (WAIT FOR DIGIT), or during the named prompt (barge-in)."""
-    return ("key", k, during)
-
-
-def data(digits):
-    return ("data", digits, None)
-
-
-TIMEOUT = ("timeout", "", None)
-HANGUP = ("hangup", "", None)
-
-
-def words(n: int) -> list[str]:
-    return [menu.word_prompt(w) for w in speech.number_tokens(n)]
-
-
-@pytest.fixture
-def agi_server():
-    server, thread = start_in_thread("127.0.0.1", 0)
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
-
-
-class Asterisk:
-    """One call as Asterisk would place it. ``actions``: what the caller does, in order — a key pressed
-    during a menu (``key``), digits typed and ended by # (``data``), silence (``TIMEOUT``), hanging up."""
-
-    def __init__(self, port: int, actions, *, callerid: str = CALLER, script: str = "readings"):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.rfile = self.sock.makefile("rb")
-        self.wfile = self.sock.makefile("wb")
-        self.actions = list(actions)
-        self.commands: list[str] = []
-        env = [
-            ("agi_network", "yes"),
-            ("agi_network_script", script),
-            ("agi_request", f"agi://127.0.0.1:{port}/{script}"),
-            ("agi_channel", "PJSIP/trunk-00000001"),
-            ("agi_language", "ru"),
-            ("agi_type", "PJSIP"),
-            ("agi_callerid", callerid),
-            ("agi_calleridname", "unknown"),
-            ("agi_context", "sbyt-ivr"),
-            ("agi_extension", "s"),
-            ("agi_priority", "2"),
-        ]
-        self.send("".join(f"{k}: {v}\n" for k, v in env) + "\n")
-        self.hung_up = False
-
-    def send(self, text: str) -> None:
-        self.wfile.write(text.encode())
-        self.wfile.flush()
-
-    def _next(self, kinds):
-        if self.actions and self.actions[0][0] in kinds:
-            return self.actions.pop(0)
-        return None
-
-    def answer(self, line: str) -> str:
-        parts = line.split(" ")
-        command = " ".join(parts[:2]) if parts[0] in ("STREAM", "WAIT", "GET", "SET", "CHANNEL") else parts[0]
-        if self.hung_up:
-            return "511 Command Not Permitted on a dead channel or intercepted channel"
-        if not self.actions and command in ("WAIT FOR", "GET DATA"):
-            self.actions.append(HANGUP)  # the script ran out: the caller hangs up
-        escape = line.rsplit(" ", 1)[1].strip('"') if command == "STREAM FILE" else ""
-        if (escape or command in ("WAIT FOR", "GET DATA")) and self._next(("hangup",)):
-            self.hung_up = True
-            return "HANGUP\n200 result=-1" + (" endpos=0" if command == "STREAM FILE" else "")
-        if command == "STREAM FILE":
-            head = self.actions[0] if self.actions else None
-            barge_in = escape and head and head[0] == "key" and head[2] == parts[2]
-            action = self.actions.pop(0) if barge_in else None
-            return f"200 result={ord(action[1]) if action else 0} endpos=8000"
-        if command == "WAIT FOR":
-            action = self._next(("key", "timeout"))
-            return f"200 result={ord(action[1]) if action and action[0] == 'key' else 0}"
-        if command == "GET DATA":
-            action = self._next(("data", "timeout"))
-            if action is None or action[0] == "timeout":
-                return "200 result= (timeout)"
-            return f"200 result={action[1]}"
-        if command == "HANGUP":
-            self.hung_up = True
-            return "200 result=1"
-        if command == "CHANNEL STATUS":
-            return "200 result=6"
-        if command in ("ANSWER", "SET VARIABLE"):
-            return "200 result=0" if command == "ANSWER" else "200 result=1"
-        return "510 Invalid or unknown command"
-
-    def talk(self) -> list[str]:
-        """Serve the call until the AGI server closes the connection; the commands it sent."""
-        while True:
-            raw = self.rfile.readline()
-            if not raw:
-                break
-            line = raw.decode().rstrip("\n")
-            self.commands.append(line)
-            self.send(self.answer(line) + "\n")
-        self.sock.close()
-        return self.commands
-
-    @property
-    def played(self) -> list[str]:
-        return [c.split(" ")[2] for c in self.commands if c.startswith(("STREAM FILE", "GET DATA"))]
-
-
-def call(port, actions, **kwargs) -> Asterisk:
-    asterisk = Asterisk(port, actions, **kwargs)
-    asterisk.talk()
-    return asterisk
-
-
-def after(seq: list[str], start: str) -> list[str]:
-    return seq[seq.index(start) + 1 :]
+__all__ = ["agi_server"]  # the fixture, imported for pytest
 
 
 @pytest.fixture

@@ -69,6 +69,23 @@ def quote(arg: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+class Raw(str):
+    """An argument sent exactly as written (e.g. the quoted escape digits of RECORD FILE)."""
+
+
+@dataclass(frozen=True)
+class Recording:
+    """How a RECORD FILE ended: ``dtmf`` (a key, ``key``), ``timeout`` (the limit or silence), ``hangup``, or
+    ``failed`` (Asterisk could not write the file); ``endpos`` the samples written."""
+
+    ended: str
+    key: str = ""
+    endpos: int = 0
+
+
+_ENDPOS = re.compile(r"endpos=(-?\d+)")
+
+
 class AGI:
     """One AGI session over a file-like pair (``socket.makefile``). Not thread-safe; one per call."""
 
@@ -100,7 +117,7 @@ class AGI:
     def execute(self, command: str, *args) -> Reply:
         if self.hung_up:
             raise Hangup("channel hung up")
-        line = " ".join([command, *(quote(a) for a in args)])
+        line = " ".join([command, *(a if isinstance(a, Raw) else quote(a) for a in args)])
         log.debug("AGI > %s", line)
         try:
             self.wfile.write(line.encode() + b"\n")
@@ -163,6 +180,22 @@ class AGI:
             log.warning("IVR prompt %s could not be played (missing sound file?)", prompt)
             return ""
         return reply.result
+
+    def record_file(self, path: str, *, escape: str = "#", timeout_ms: int = 60000, silence_s: int = 5) -> Recording:
+        """Record the caller to ``<path>.wav`` after a beep, until ``escape``, ``timeout_ms`` or ``silence_s``
+        seconds of silence: ``RECORD FILE <path> wav "#" 60000 BEEP s=5``. A hang-up during the recording is
+        returned (``ended="hangup"``), not raised: what was recorded is kept by Asterisk and may be stored."""
+        reply = self.execute("RECORD FILE", path, "wav", Raw(f'"{escape}"'), str(timeout_ms), "BEEP", f"s={silence_s}")
+        found = _ENDPOS.search(reply.line)
+        endpos = max(0, int(found.group(1))) if found else 0
+        if reply.data == "hangup" or (reply.number < 0 and self.hung_up):
+            self.hung_up = True
+            return Recording("hangup", endpos=endpos)
+        if reply.number < 0:
+            return Recording("failed", endpos=endpos)
+        if reply.data == "dtmf" and reply.number > 0:
+            return Recording("dtmf", chr(reply.number), endpos)
+        return Recording("timeout", endpos=endpos)
 
     def set_variable(self, name: str, value: str) -> None:
         self.execute("SET VARIABLE", name, value)

@@ -2,7 +2,7 @@
 
 Levels (≤ 7 keys each, «0» the operator and «*» back everywhere; the operator is the fifth level)::
 
-    1 main menu         1 information · 2 readings · 0 operator · * repeat
+    1 main menu         1 information · 2 readings · 3 answering machine (voice days only) · 0 operator · * repeat
     2 client number     digits then # · * main menu · 0 operator · 3 unknown numbers → operator
     3 meter choice      1..7 (only when the number has several in-service meters) · * back · 0 operator
     4 readings          one value per zone, each ended by # · read back · 1 confirm / 2 re-enter
@@ -15,17 +15,29 @@ reading when a value is refused as lower than it; nothing else about the client 
 
 The readings go through the one readings service: nothing is written before the caller presses 1 to
 confirm, and the write is one transaction, so a hang-up at any point leaves nothing half-written.
+
+The answering machine (key 3, RD-1: only on the branch's voice days, 18th–20th by default): an optional
+client number, then ``RECORD FILE`` after a beep; the recording is stored once per call (``agi_uniqueid``)
+as a ``VoiceMessage`` for the back-office queue (``sbyt.messaging.voice``), even when the caller hangs up
+while speaking.
 """
 
+import contextlib
 import logging
+import uuid
+import wave
 from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
+from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from sbyt.core import speech
 from sbyt.metering.rules import Reason
 
-from .agi import AGI, ALL_KEYS
+from .agi import AGI, ALL_KEYS, Hangup
 
 log = logging.getLogger("sbyt.ivr")
 
@@ -44,6 +56,18 @@ PROMPTS = {
         "For information on how to submit readings, press 1. To submit meter readings, press 2. "
         "To speak to an operator, press 0. To hear this menu again, press star."
     ),
+    "main-menu-voice": _("To leave your readings on the answering machine, press 3."),
+    "voice-closed": _("The answering machine takes readings from the"),
+    "voice-account": _(
+        "If you know your client number, enter it and press hash. If not, just press hash. "
+        "To go back, press star. To speak to an operator, press 0."
+    ),
+    "voice-record": _(
+        "After the signal, say your client number or your address, and the readings of each meter. "
+        "When you have finished, press hash."
+    ),
+    "voice-thanks": _("Thank you. Your message is recorded. An operator will enter your readings."),
+    "voice-failed": _("Sorry, your message could not be recorded."),
     "info": _(
         "You can submit meter readings by phone, by SMS, in the personal cabinet and in the mobile app. "
         "Your client number is printed on your bill."
@@ -198,6 +222,19 @@ class Readings:
         window = queries.window_for(branch, "ivr", queries.today_in(branch))
         return window.first_day, window.last_day
 
+    def voice_days(self, account_number: str, branch_code: str):
+        from sbyt.messaging import voice
+
+        return voice.voice_days(voice.call_branch(account_number=account_number, branch_code=branch_code))
+
+    def store_voice(self, *, call_id: str, caller: str, account_number: str, recording: str, duration: int) -> bool:
+        from sbyt.messaging.voice import record_voice_message
+
+        _message, created = record_voice_message(
+            call_id=call_id, caller=caller, account_number=account_number, recording=recording, duration=duration
+        )
+        return created
+
 
 class Call:
     """One caller's way through the menu. Each step method returns the next step, or None to end."""
@@ -210,6 +247,9 @@ class Call:
         self.meters: list[MeterChoice] = []
         self.meter: MeterChoice | None = None
         self.values: list[str] = []
+        self.call_id = ""
+        self.branch_code = ""
+        self.voice_account = ""
 
     # -- the call -----------------------------------------------------------------------------------------
     def run(self) -> None:
@@ -217,6 +257,9 @@ class Call:
         self.caller = (env.get("agi_callerid") or "unknown")[:40]
         if self.caller.lower() in ("", "unknown"):
             self.caller = "unknown"
+        self.call_id = (env.get("agi_uniqueid") or "").strip()[:64] or uuid.uuid4().hex
+        query = parse_qs(urlsplit(env.get("agi_request", "")).query)
+        self.branch_code = (query.get("branch") or [""])[0][:16]
         self.agi.answer()
         self.agi.stream_file(prompt("welcome"), "")
         step = self.main_menu
@@ -284,13 +327,81 @@ class Call:
 
     # -- levels -------------------------------------------------------------------------------------------
     def main_menu(self):
-        key = self.choose([prompt("main-menu")], "12")
+        prompts = [prompt("main-menu")]
+        if self.readings.voice_days(self.account, self.branch_code).is_open:
+            prompts.append(prompt("main-menu-voice"))
+        key = self.choose(prompts, "123")  # «3» outside the voice days: the caller hears the days
         if key == "1":
             self.agi.stream_file(prompt("info"), "")
             return self.main_menu
         if key == "2":
             return self.account_entry
+        if key == "3":
+            return self.voice_start
         return self.main_menu  # «*» on the top level repeats it
+
+    # -- the answering machine ----------------------------------------------------------------------------
+    def say_voice_days(self, days) -> None:
+        prompts = [prompt("voice-closed")]
+        prompts += [word_prompt(w) for w in speech.day_ordinal_tokens(days.first_day, "gen")]
+        prompts.append(prompt("to-the"))
+        prompts += [word_prompt(w) for w in speech.day_ordinal_tokens(days.last_day, "nom")]
+        prompts.append(prompt("of-each-month"))
+        for name in prompts:
+            self.agi.stream_file(name, "")
+
+    def voice_start(self):
+        days = self.readings.voice_days(self.account, self.branch_code)
+        if not days.is_open:
+            self.say_voice_days(days)
+            return self.main_menu
+        digits = self.agi.get_data(prompt("voice-account"), ENTRY_TIMEOUT_MS, MAX_ACCOUNT_DIGITS)
+        if "*" in digits:
+            return self.main_menu
+        if digits == "0":
+            raise Transfer
+        self.voice_account = digits.replace("#", "")[:MAX_ACCOUNT_DIGITS]
+        if self.voice_account:
+            days = self.readings.voice_days(self.voice_account, self.branch_code)  # the account's own branch
+            if not days.is_open:
+                self.say_voice_days(days)
+                return self.main_menu
+        return self.voice_record
+
+    def voice_record(self):
+        from sbyt.messaging.voice import recording_name, recordings_root
+
+        key = self.agi.stream_file(prompt("voice-record"), "*0")
+        if key == "*":
+            return self.main_menu
+        if key == "0":
+            raise Transfer
+        name = recording_name(self.call_id, timezone.now())
+        local = recordings_root() / f"{name}.wav"
+        local.parent.mkdir(parents=True, exist_ok=True)
+        asterisk_path = f"{str(settings.SBYT_VOICE_ASTERISK_DIR).rstrip('/')}/{name}"
+        recording = self.agi.record_file(
+            asterisk_path, escape="#", timeout_ms=settings.SBYT_VOICE_MAX_SECONDS * 1000, silence_s=5
+        )
+        duration = wav_seconds(local, recording.endpos)
+        stored = False
+        if duration is not None:  # a hang-up while speaking still leaves what was said
+            stored = self.readings.store_voice(
+                call_id=self.call_id,
+                caller=self.caller,
+                account_number=self.voice_account or self.account,
+                recording=f"{name}.wav",
+                duration=duration,
+            )
+            log.info("IVR voice message from %s: %s s, %s", self.caller, duration, "stored" if stored else "known")
+        if recording.ended == "hangup":
+            raise Hangup("hangup during the recording")
+        if duration is None:
+            log.error("IVR voice message from %s: no recording (%s) at %s", self.caller, recording.ended, local)
+            self.agi.stream_file(prompt("voice-failed"), "")
+            raise Transfer
+        self.agi.stream_file(prompt("voice-thanks"), "")
+        return None  # goodbye and hang up
 
     def account_entry(self):
         for _attempt in range(MAX_ATTEMPTS):
@@ -392,3 +503,17 @@ class Call:
         if key == "1":
             return self.meter_choice
         return self.main_menu
+
+
+def wav_seconds(path: Path, endpos: int) -> int | None:
+    """The length of a recording in whole seconds (rounded up), or None when there is no audio in it."""
+    if not path.is_file():
+        return None
+    frames = rate = 0
+    with contextlib.suppress(wave.Error, EOFError, OSError), wave.open(str(path), "rb") as wav:
+        frames, rate = wav.getnframes(), wav.getframerate()
+    if not rate:  # not a PCM WAV Python can read: trust Asterisk's sample count (8 kHz)
+        frames, rate = endpos, 8000
+    if frames <= 0:
+        return None
+    return -(-frames // rate)

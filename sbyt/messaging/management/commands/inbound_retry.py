@@ -11,11 +11,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--id", dest="ids", type=int, action="append", help="A message's database id.")
-        parser.add_argument("--channel", choices=InboundMessage.Channel.values)
+        parser.add_argument(
+            "--channel", choices=[c for c in InboundMessage.Channel.values if c != InboundMessage.Channel.EMAIL]
+        )
         parser.add_argument("--limit", type=int, default=1000)
 
     def handle(self, *args, ids=None, channel=None, limit=1000, **options):
-        messages = InboundMessage.objects.filter(status=InboundMessage.Status.FAILED).order_by("received_at")
+        messages = (
+            InboundMessage.objects.filter(status=InboundMessage.Status.FAILED)
+            .exclude(channel=InboundMessage.Channel.EMAIL)
+            .order_by("received_at")
+        )
         if ids:
             messages = messages.filter(pk__in=ids)
         if channel:
