@@ -258,10 +258,10 @@ class DatabaseDirectory:
 
         if not contract.isdigit() or not 3 <= len(contract) <= 20:
             return None
-        found = Contract.objects.filter(number=contract).first()
-        if found is None:
+        rows = Meter.objects.filter(contract__number=contract).only("id", "serial", "zones", "status").order_by("id")
+        meters = [self._info(m) for m in rows]
+        if not meters and not Contract.objects.filter(number=contract).exists():
             return None
-        meters = [self._info(m) for m in Meter.objects.filter(contract=found).order_by("id")]
         return [m for m in meters if m.in_service] or meters
 
     def meter(self, contract: str, meter_id: int) -> MeterInfo | None:

@@ -70,7 +70,8 @@ def submit_reading(
     ``values``: one item per tariff zone (strings as typed, or ints). ``actor``: the login that submitted,
     or a channel name. Accepted values inside the window replace the period's reading (history kept)."""
     received_at = received_at or timezone.now()
-    with transaction.atomic():
+    # No savepoint of its own: inside a channel's transaction a failure here fails that whole step anyway.
+    with transaction.atomic(savepoint=False):
         meter = Meter.objects.select_for_update().select_related("contract__account__branch").get(pk=meter.pk)
         contract = meter.contract
         branch = contract.account.branch
