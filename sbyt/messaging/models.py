@@ -2,16 +2,22 @@ from django.conf import settings
 from django.db import models
 
 
+class MessageChannel(models.TextChoices):
+    """The text channels a client writes in and is answered through."""
+
+    SMS = "sms", "SMS"
+    EMAIL = "email", "e-mail"
+    TELEGRAM = "telegram", "Telegram"
+    VK = "vk", "ВКонтакте"
+    VIBER = "viber", "Viber"
+    WHATSAPP = "whatsapp", "WhatsApp"
+    WEBCHAT = "webchat", "чат на сайте"
+
+
 class OutboundMessage(models.Model):
     """A message to a client through a gateway, with its delivery state."""
 
-    class Channel(models.TextChoices):
-        SMS = "sms", "SMS"
-        EMAIL = "email", "e-mail"
-        TELEGRAM = "telegram", "Telegram"
-        VK = "vk", "ВКонтакте"
-        VIBER = "viber", "Viber"
-        WHATSAPP = "whatsapp", "WhatsApp"
+    Channel = MessageChannel
 
     class Status(models.TextChoices):
         QUEUED = "queued", "в очереди"
@@ -49,14 +55,7 @@ class InboundMessage(models.Model):
     the stored reply (answered once). A message whose processing failed stays here as ``failed`` with the error
     and can be retried (``manage.py inbound_retry``)."""
 
-    class Channel(models.TextChoices):
-        SMS = "sms", "SMS"
-        TELEGRAM = "telegram", "Telegram"
-        VK = "vk", "ВКонтакте"
-        VIBER = "viber", "Viber"
-        WHATSAPP = "whatsapp", "WhatsApp"
-        EMAIL = "email", "e-mail"
-        WEBCHAT = "webchat", "чат на сайте"
+    Channel = MessageChannel
 
     class Status(models.TextChoices):
         RECEIVED = "received", "получено"
