@@ -16,16 +16,15 @@ Kannel arrives as UTF-16BE bytes and is decoded here.
 
 import codecs
 import hmac
-import json
 import urllib.parse
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from sbyt.core.errors import DomainError
 from sbyt.core.phones import normalize_phone
 
 from ..inbound import InboundResult, receive_text
+from .wire import Malformed, load_json
 
 CHANNEL = "sms"
 SECRET_HEADER = "X-Sbyt-Secret"  # noqa: S105 - the header's name, not a secret
@@ -34,10 +33,6 @@ MAX_BODY_BYTES = 64 * 1024
 # Kannel's %C: "UTF-16BE" for UCS-2 (coding 2), "UTF-8" once recoded (mo-recode), "GSM"/"" for the default
 # alphabet (Kannel hands it over already converted), "ISO-8859-1"/"WINDOWS-1252" on some set-ups.
 _CHARSET_ALIASES = {"ucs-2": "utf-16-be", "ucs2": "utf-16-be", "utf-16": "utf-16-be", "gsm": "utf-8", "": "utf-8"}
-
-
-class Malformed(DomainError):
-    code = "malformed"
 
 
 def secret_ok(provided: str | None) -> bool:
@@ -98,14 +93,7 @@ def receive_kannel(query_string: str) -> InboundResult:
 
 def receive_webhook(body: bytes) -> InboundResult:
     """An aggregator's POST ``{"id", "from", "to", "text"}``. Raises ``DomainError`` for malformed input."""
-    if len(body) > MAX_BODY_BYTES:
-        raise Malformed(_("The message is too long."))
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise Malformed(_("The request body is not valid JSON."))
-    if not isinstance(data, dict):
-        raise Malformed(_("The request body must be a JSON object."))
+    data = load_json(body, limit=MAX_BODY_BYTES)
     data.pop("secret", None)
     return _receive(data, raw=data)
 

@@ -17,7 +17,6 @@ See docs/channels-messengers.md.
 """
 
 import hmac
-import json
 import logging
 from dataclasses import dataclass
 
@@ -27,13 +26,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sbyt.core.audit import audit
-from sbyt.core.errors import DomainError
 from sbyt.core.phones import normalize_phone
 
 from .. import dialogue
 from ..inbound import clean, receive_text
 from ..models import InboundMessage, MessengerLink
 from . import http
+from .wire import Malformed, load_json
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +43,6 @@ MAX_ID_LENGTH = 64
 MAX_CONTRACT_BUTTONS = 12
 # Updates that carry a message in another key than ``message``: answered with help, never read as readings.
 _OTHER_MESSAGES = ("edited_message", "business_message", "edited_business_message")
-
-
-class Malformed(DomainError):
-    code = "malformed"
 
 
 @dataclass(frozen=True)
@@ -130,14 +125,7 @@ def contracts_for_phone(phone: str) -> list[str]:
 
 
 def parse(body: bytes) -> dict:
-    if len(body) > MAX_BODY_BYTES:
-        raise Malformed(_("The request is too large."))
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise Malformed(_("The request body is not valid JSON.")) from None
-    if not isinstance(data, dict):
-        raise Malformed(_("The request body must be a JSON object."))
+    data = load_json(body, limit=MAX_BODY_BYTES)
     if type(data.get("update_id")) is not int:
         raise Malformed(_("Field «%(name)s» is missing.") % {"name": "update_id"})
     return data

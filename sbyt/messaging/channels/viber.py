@@ -22,29 +22,23 @@ and retried while the Viber API is down) to ``POST {SBYT_VIBER_API_URL}/send_mes
 
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from sbyt.core.errors import DomainError
-
 from .. import dialogue
 from ..inbound import MAX_ADDRESS_LENGTH, MAX_ID_LENGTH, MAX_TEXT_LENGTH, InboundResult, receive_text
 from ..models import InboundMessage, OutboundMessage
 from ..services import send_messenger
 from .http import OutboundHttpError, post_json
+from .wire import Malformed, load_json
 
 CHANNEL = "viber"
 SIGNATURE_HEADER = "X-Viber-Content-Signature"
 MAX_BODY_BYTES = 256 * 1024
 REPLY_PURPOSE = "reply:%d"  # OutboundMessage.purpose of the reply to InboundMessage %d (one reply per message)
-
-
-class Malformed(DomainError):
-    code = "malformed"
 
 
 def signature_ok(body: bytes, signature: str | None) -> bool:
@@ -70,18 +64,6 @@ class Callback:
     result: InboundResult | None = None
 
 
-def load_json(body: bytes, *, limit: int = MAX_BODY_BYTES) -> dict:
-    if len(body) > limit:
-        raise Malformed(_("The request is too large."))
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise Malformed(_("The request body is not valid JSON."))
-    if not isinstance(data, dict):
-        raise Malformed(_("The request body must be a JSON object."))
-    return data
-
-
 def _object(data: dict, name: str) -> dict:
     value = data.get(name)
     if not isinstance(value, dict):
@@ -102,7 +84,7 @@ def _identifier(value, name: str, limit: int) -> str:
 def receive_callback(body: bytes) -> Callback:
     """One signed callback (check ``signature_ok`` first). Raises ``DomainError`` for a malformed one (nothing
     stored); a text message is stored, answered once and its reply queued."""
-    data = load_json(body)
+    data = load_json(body, limit=MAX_BODY_BYTES)
     event = data.get("event")
     if not isinstance(event, str) or not event:
         raise Malformed(_("Field «%(name)s» is missing.") % {"name": "event"})

@@ -24,20 +24,15 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from sbyt.core.errors import DomainError
-
 from ..inbound import receive_text
 from . import http
+from .wire import Malformed, load_json
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "vk"
 MAX_BODY_BYTES = 256 * 1024
 MAX_ID_LENGTH = 64
-
-
-class Malformed(DomainError):
-    code = "malformed"
 
 
 @dataclass(frozen=True)
@@ -48,13 +43,8 @@ class Answer:
 
 
 def parse(body: bytes) -> dict:
-    if len(body) > MAX_BODY_BYTES:
-        raise Malformed(_("The request is too large."))
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise Malformed(_("The request body is not valid JSON.")) from None
-    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+    data = load_json(body, limit=MAX_BODY_BYTES)
+    if not isinstance(data.get("type"), str):
         raise Malformed(_("The request body must be a JSON object."))
     return data
 

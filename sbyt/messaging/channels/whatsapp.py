@@ -31,7 +31,8 @@ from django.utils.translation import gettext as _
 
 from ..inbound import MAX_ADDRESS_LENGTH, MAX_ID_LENGTH, MAX_TEXT_LENGTH, InboundResult, receive_text
 from .http import OutboundHttpError, post_json
-from .viber import Malformed, load_json, queue_reply
+from .viber import queue_reply
+from .wire import Malformed, load_json
 
 CHANNEL = "whatsapp"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
