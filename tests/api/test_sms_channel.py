@@ -15,14 +15,12 @@ from sbyt.messaging import dialogue
 from sbyt.messaging.inbound import try_later_text
 from sbyt.messaging.models import Conversation, InboundMessage
 from sbyt.metering.models import Reading
-from tests.factories import ContractFactory, MeterFactory, ReadingFactory, WindowFactory, aware
+from tests.messaging.channels_support import ACCEPTED, INSIDE, two_meters
 from tests.messaging.test_inbound import readings_table_refuses_inserts
 
 pytestmark = pytest.mark.django_db
 
 SECRET = "s3cret-Kannel-42"
-INSIDE = aware(2026, 11, 20)
-ACCEPTED = "Показания приняты. Спасибо."
 KANNEL = "/channels/sms/kannel"
 WEBHOOK = "/channels/sms/webhook"
 
@@ -40,12 +38,7 @@ def _inside_the_window():
 
 @pytest.fixture
 def meters(db):
-    one = MeterFactory(contract=ContractFactory(number="102057522"))
-    two = MeterFactory(contract=ContractFactory(number="123859"), zones=2, digits=6)
-    WindowFactory(branch=one.contract.account.branch, first_day=18, last_day=25)
-    ReadingFactory(meter=one, t1=11000, period=dt.date(2026, 10, 1), received_at=aware(2026, 10, 20))
-    ReadingFactory(meter=two, t1=45000, t2=23000, period=dt.date(2026, 10, 1), received_at=aware(2026, 10, 20))
-    return one, two
+    return two_meters()
 
 
 NEW = object()

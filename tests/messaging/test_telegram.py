@@ -19,18 +19,14 @@ from tests.factories import (
     CustomerFactory,
     MeterFactory,
     PremisesFactory,
-    ReadingFactory,
-    WindowFactory,
-    aware,
 )
+from tests.messaging.channels_support import ACCEPTED, INSIDE, two_meters
 
 pytestmark = pytest.mark.django_db
 
 SECRET = "tg-Secret_token-42"
 TOKEN = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
 URL = "/channels/telegram/webhook"
-INSIDE = aware(2026, 11, 20)
-ACCEPTED = "Показания приняты. Спасибо."
 CHAT = 1111111
 PHONE = "+79121234567"
 
@@ -95,13 +91,7 @@ def _inside_the_window():
 @pytest.fixture
 def meters(db):
     owner = CustomerFactory(phone=PHONE)
-    premises = PremisesFactory(account__customer=owner)
-    one = MeterFactory(contract=ContractFactory(number="102057522", premises=premises))
-    two = MeterFactory(contract=ContractFactory(number="123859", premises=premises), zones=2, digits=6)
-    WindowFactory(branch=one.contract.account.branch, first_day=18, last_day=25)
-    ReadingFactory(meter=one, t1=11000, period=dt.date(2026, 10, 1), received_at=aware(2026, 10, 20))
-    ReadingFactory(meter=two, t1=45000, t2=23000, period=dt.date(2026, 10, 1), received_at=aware(2026, 10, 20))
-    return one, two
+    return two_meters(premises=PremisesFactory(account__customer=owner))
 
 
 def update(update_id: int, text: str | None = None, *, chat=CHAT, from_id=CHAT, key="message", **message) -> dict:

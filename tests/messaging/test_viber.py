@@ -19,14 +19,12 @@ from sbyt.messaging.channels import viber
 from sbyt.messaging.inbound import try_later_text
 from sbyt.messaging.models import Conversation, InboundMessage, OutboundMessage
 from sbyt.metering.models import Reading
-from tests.factories import ContractFactory, MeterFactory, ReadingFactory, WindowFactory, aware
+from tests.messaging.channels_support import ACCEPTED, INSIDE, two_meters
 from tests.messaging.test_inbound import readings_table_refuses_inserts
 
 pytestmark = pytest.mark.django_db
 
 TOKEN = "4453b6ac12345678-e02c5f12174805f9-daec9cbb5448c51f"  # the shape of a Viber auth token
-INSIDE = aware(2026, 11, 20)
-ACCEPTED = "Показания приняты. Спасибо."
 URL = "/channels/viber/webhook"
 USER = "01234567890A="
 
@@ -106,13 +104,7 @@ def _inside_the_window():
 @pytest.fixture
 def meters(db):
     """A one-zone meter on contract 102057522 and a two-zone one on 123859; readings window 18–25."""
-    one = MeterFactory(contract=ContractFactory(number="102057522"))
-    two = MeterFactory(contract=ContractFactory(number="123859"), zones=2, digits=6)
-    WindowFactory(branch=one.contract.account.branch, first_day=18, last_day=25)
-    WindowFactory(branch=two.contract.account.branch, first_day=18, last_day=25)
-    ReadingFactory(meter=one, t1=11000, period=dt.date(2026, 10, 1), received_at=aware(2026, 10, 20))
-    ReadingFactory(meter=two, t1=45000, t2=23000, period=dt.date(2026, 10, 1), received_at=aware(2026, 10, 20))
-    return one, two
+    return two_meters()
 
 
 @pytest.fixture

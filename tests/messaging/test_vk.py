@@ -13,7 +13,7 @@ from django.test import Client
 from sbyt.messaging.models import InboundMessage, OutboundMessage
 from sbyt.messaging.services import deliver
 from sbyt.metering.models import Reading
-from tests.factories import ContractFactory, MeterFactory, ReadingFactory, WindowFactory, aware
+from tests.messaging.channels_support import ACCEPTED, INSIDE, two_meters
 from tests.messaging.test_telegram import FakeApi
 
 pytestmark = pytest.mark.django_db
@@ -23,8 +23,6 @@ GROUP = 218456123
 SECRET = "vkSecretKey42"
 CONFIRMATION = "3f1a5b7c"
 ACCESS_TOKEN = "vk1.a.community-token"
-INSIDE = aware(2026, 11, 20)
-ACCEPTED = "Показания приняты. Спасибо."
 PEER = 987654
 
 
@@ -55,12 +53,7 @@ def _inside_the_window():
 
 @pytest.fixture
 def meters(db):
-    one = MeterFactory(contract=ContractFactory(number="102057522"))
-    two = MeterFactory(contract=ContractFactory(number="123859"), zones=2, digits=6)
-    WindowFactory(branch=one.contract.account.branch, first_day=18, last_day=25)
-    ReadingFactory(meter=one, t1=11000, period=dt.date(2026, 10, 1), received_at=aware(2026, 10, 20))
-    ReadingFactory(meter=two, t1=45000, t2=23000, period=dt.date(2026, 10, 1), received_at=aware(2026, 10, 20))
-    return one, two
+    return two_meters()
 
 
 def message_new(event_id: str, text: str = "", *, peer=PEER, cmid=1, secret=SECRET, **message) -> dict:

@@ -16,12 +16,17 @@ from sbyt.messaging.channels import whatsapp
 from sbyt.messaging.inbound import try_later_text
 from sbyt.messaging.models import Conversation, InboundMessage, OutboundMessage
 from sbyt.metering.models import Reading
-from tests.messaging import test_viber
+from tests.messaging.channels_support import ACCEPTED, INSIDE, two_meters
 from tests.messaging.test_inbound import readings_table_refuses_inserts
-from tests.messaging.test_viber import ACCEPTED, INSIDE, FakeApi, closed_port_url, new_readings
+from tests.messaging.test_viber import FakeApi, closed_port_url, new_readings
 
 pytestmark = pytest.mark.django_db
-meters = test_viber.meters  # the same contracts and meters as the Viber tests
+
+
+@pytest.fixture
+def meters(db):
+    return two_meters()
+
 
 VERIFY = "verify-me-7f3a"
 SECRET = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"  # the shape of a Meta app secret
