@@ -14,10 +14,8 @@ created and dropped by the script. Targets: (a) >= 20 000 readings/s, (b) p99 < 
 import argparse
 import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -25,7 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
+from bench.common import PG_SERVER, drop_database, households, prepare_database  # noqa: E402
+
 PG_NAME = "sbyt_bench"
 BATCH_TARGET = 20_000  # readings/s
 P99_TARGET_MS = 20.0
@@ -46,32 +45,6 @@ def parse_args():
 # -- the throw-away database ---------------------------------------------------------------------------------
 
 
-def pg_admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def prepare_database(args) -> tuple[str, object]:
-    if args.postgres:
-        pg_admin(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
-        pg_admin(f"CREATE DATABASE {PG_NAME}")
-        return f"{PG_SERVER}/{PG_NAME}", None
-    tmp = tempfile.mkdtemp(prefix="sbyt-bench-")
-    return f"sqlite:///{tmp}/bench.sqlite3", tmp
-
-
-def drop_database(args, tmp) -> None:
-    from django.db import connections
-
-    connections.close_all()
-    if args.postgres:
-        pg_admin(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
-    elif tmp:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 # -- the data set --------------------------------------------------------------------------------------------
 
 
@@ -81,77 +54,15 @@ def generate(total_meters: int):
     import datetime as dt
     from zoneinfo import ZoneInfo
 
-    from sbyt.customers.models import Account, Branch, Contract, Customer, Premises
-    from sbyt.metering.models import Meter, Reading, ReadingWindow
-
-    rnd = random.Random(SEED)
-    moscow = Branch.objects.create(code="11", name="Сыктывкарский", time_zone="Europe/Moscow")
-    irkutsk = Branch.objects.create(code="38", name="Иркутский", time_zone="Asia/Irkutsk")
-    for branch in (moscow, irkutsk):
-        ReadingWindow.objects.create(branch=branch, first_day=15, last_day=25)
-    contracts_needed = (total_meters + 1) // 2
-    batch = 5000
-    customers = Customer.objects.bulk_create(
-        [Customer(last_name="Иванов", first_name="Иван", phone=f"+79{i:09d}") for i in range(contracts_needed)],
-        batch_size=batch,
+    _contracts, history = households(
+        random.Random(SEED),
+        n_contracts=(total_meters + 1) // 2,
+        meters_of=lambda i: min(2, total_meters - 2 * i),
+        window=(15, 25),
+        period=dt.date(2026, 10, 1),
+        received_at=lambda branch: dt.datetime(2026, 10, 20, 12, tzinfo=ZoneInfo(branch.time_zone)),
     )
-    accounts = Account.objects.bulk_create(
-        [
-            Account(number=f"{100000000 + i}", customer=c, branch=moscow if i % 5 else irkutsk)
-            for i, c in enumerate(customers)
-        ],
-        batch_size=batch,
-    )
-    premises = Premises.objects.bulk_create(
-        [Premises(account=a, address=f"ул. Первомайская, д. {i % 200}, кв. {i}") for i, a in enumerate(accounts)],
-        batch_size=batch,
-    )
-    contracts = Contract.objects.bulk_create(
-        [
-            Contract(number=f"{200000 + i}", account=a, premises=p, start_date=dt.date(2020, 1, 1))
-            for i, (a, p) in enumerate(zip(accounts, premises, strict=True))
-        ],
-        batch_size=batch,
-    )
-    zones_mix = [1] * 6 + [2] * 3 + [3]
-    meters = Meter.objects.bulk_create(
-        [
-            Meter(
-                contract=contracts[i // 2],
-                serial=f"{30000000 + i}",
-                zones=rnd.choice(zones_mix),
-                digits=6,
-                verification_due=dt.date(2032, 1, 1),
-            )
-            for i in range(total_meters)
-        ],
-        batch_size=batch,
-    )
-    received = {
-        branch.pk: dt.datetime(2026, 10, 20, 12, tzinfo=ZoneInfo(branch.time_zone)) for branch in (moscow, irkutsk)
-    }
-    branch_of_contract = {c.pk: a.branch_id for c, a in zip(contracts, accounts, strict=True)}
-    dataset, readings = [], []
-    for meter in meters:
-        previous = tuple(rnd.randint(1_000, 90_000) for _ in range(meter.zones))
-        t = (*previous, None, None)
-        readings.append(
-            Reading(
-                meter=meter,
-                period=dt.date(2026, 10, 1),
-                t1=t[0],
-                t2=t[1],
-                t3=t[2],
-                raw=" ".join(map(str, previous)),
-                received_at=received[branch_of_contract[meter.contract_id]],
-                channel="cabinet",
-                status=Reading.Status.ACCEPTED,
-                reason="accepted",
-            )
-        )
-        dataset.append((meter.pk, meter.zones, meter.digits, previous))
-    Reading.objects.bulk_create(readings, batch_size=batch)
-    return dataset
+    return [(meter.pk, meter.zones, meter.digits, previous) for meter, previous in history]
 
 
 def submissions(dataset, rnd: random.Random):
@@ -289,7 +200,7 @@ def _at():
 
 def main() -> int:
     args = parse_args()
-    url, tmp = prepare_database(args)
+    url, tmp = prepare_database(PG_NAME, postgres=args.postgres)
     os.environ["DATABASE_URL"] = url
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     os.environ["SBYT_DEBUG"] = "0"  # production-like: no query log
@@ -317,7 +228,7 @@ def main() -> int:
     finally:
         vendor = connection.vendor
         version = ".".join(map(str, connection.Database.sqlite_version_info)) if vendor == "sqlite" else ""
-        drop_database(args, tmp)
+        drop_database(PG_NAME, postgres=args.postgres, tmp=tmp)
 
     batch_rate = batch["n"] / batch["batch_s"]
     raw_rate = batch["stored"] / batch["raw_s"]

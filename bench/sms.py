@@ -29,7 +29,6 @@ import multiprocessing
 import os
 import random
 import re
-import shutil
 import signal
 import socket
 import statistics
@@ -44,7 +43,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
+from bench.common import drop_database, households, prepare_database  # noqa: E402
+
 PG_NAME = "sbyt_bench_sms"
 RATE_TARGET = 300  # messages/s
 P99_TARGET_MS = 100.0
@@ -73,112 +73,32 @@ def parse_args():
 # -- the throw-away database ---------------------------------------------------------------------------------
 
 
-def pg_admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def prepare_database(args) -> tuple[str, str | None]:
-    if not args.sqlite:
-        pg_admin(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
-        pg_admin(f"CREATE DATABASE {PG_NAME}")
-        return f"{PG_SERVER}/{PG_NAME}", None
-    tmp = tempfile.mkdtemp(prefix="sbyt-bench-sms-")
-    return f"sqlite:///{tmp}/bench.sqlite3", tmp
-
-
-def drop_database(args, tmp) -> None:
-    from django.db import connections
-
-    connections.close_all()
-    if not args.sqlite:
-        pg_admin(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
-    elif tmp:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 # -- the data set --------------------------------------------------------------------------------------------
 
 
 def generate(n_contracts: int) -> list[tuple[str, list[tuple[str, int, tuple[int, ...]]]]]:
-    """Two branches with an every-day readings window; one account, premises and contract each; 90 % of the
-    contracts with one meter, 10 % with two; zones 60 % one, 30 % two, 10 % three; an accepted reading of last
-    month for each meter. Returns [(contract number, [(meter serial, zones, previous values)])]."""
+    """Two branches with an every-day readings window (the figure must not depend on the date); one account,
+    premises and contract each; 90 % of the contracts with one meter, 10 % with two; zones 60 % one, 30 % two,
+    10 % three; an accepted reading of last month for each meter.
+    Returns [(contract number, [(meter serial, zones, previous values)])]."""
     from django.utils import timezone
 
     from sbyt.core.periods import add_months, month_start
-    from sbyt.customers.models import Account, Branch, Contract, Customer, Premises
-    from sbyt.metering.models import Meter, Reading, ReadingWindow
 
-    rnd = random.Random(SEED)
-    moscow = Branch.objects.create(code="11", name="Сыктывкарский", time_zone="Europe/Moscow")
-    irkutsk = Branch.objects.create(code="38", name="Иркутский", time_zone="Asia/Irkutsk")
-    for branch in (moscow, irkutsk):  # every day inside the window: the figure must not depend on the date
-        ReadingWindow.objects.create(branch=branch, first_day=1, last_day=31)
-    batch = 5000
-    customers = Customer.objects.bulk_create(
-        [Customer(last_name="Иванов", first_name="Иван", phone=f"+79{i:09d}") for i in range(n_contracts)],
-        batch_size=batch,
-    )
-    accounts = Account.objects.bulk_create(
-        [
-            Account(number=f"{100000000 + i}", customer=c, branch=moscow if i % 5 else irkutsk)
-            for i, c in enumerate(customers)
-        ],
-        batch_size=batch,
-    )
-    premises = Premises.objects.bulk_create(
-        [Premises(account=a, address=f"ул. Первомайская, д. {i % 200}, кв. {i}") for i, a in enumerate(accounts)],
-        batch_size=batch,
-    )
-    contracts = Contract.objects.bulk_create(
-        [
-            Contract(number=f"{200000 + i}", account=a, premises=p, start_date=dt.date(2020, 1, 1))
-            for i, (a, p) in enumerate(zip(accounts, premises, strict=True))
-        ],
-        batch_size=batch,
-    )
-    zones_mix = [1] * 6 + [2] * 3 + [3]
-    meters = Meter.objects.bulk_create(
-        [
-            Meter(
-                contract=contract,
-                serial=f"{30000000 + i * 2 + k}",
-                zones=rnd.choice(zones_mix),
-                digits=6,
-                verification_due=dt.date(2040, 1, 1),
-            )
-            for i, contract in enumerate(contracts)
-            for k in range(2 if i % 10 == 3 else 1)
-        ],
-        batch_size=batch,
-    )
     last_month = add_months(month_start(timezone.localdate()), -1)
     received = dt.datetime.combine(last_month.replace(day=20), dt.time(12), tzinfo=dt.UTC)
+    contracts, history = households(
+        random.Random(SEED),
+        n_contracts=n_contracts,
+        meters_of=lambda i: 2 if i % 10 == 3 else 1,
+        window=(1, 31),
+        period=last_month,
+        received_at=lambda _branch: received,
+    )
     number_of = {c.pk: c.number for c in contracts}
     dataset: dict[str, list] = {}
-    readings = []
-    for meter in meters:
-        previous = tuple(rnd.randint(1_000, 90_000) for _ in range(meter.zones))
-        t = (*previous, None, None)
-        readings.append(
-            Reading(
-                meter=meter,
-                period=last_month,
-                t1=t[0],
-                t2=t[1],
-                t3=t[2],
-                raw=" ".join(map(str, previous)),
-                received_at=received,
-                channel="cabinet",
-                status=Reading.Status.ACCEPTED,
-                reason="accepted",
-            )
-        )
+    for meter, previous in history:
         dataset.setdefault(number_of[meter.contract_id], []).append((meter.serial, meter.zones, previous))
-    Reading.objects.bulk_create(readings, batch_size=batch)
     return list(dataset.items())
 
 
@@ -552,7 +472,7 @@ def _terminate(signum, frame):
 def main() -> int:
     args = parse_args()
     signal.signal(signal.SIGTERM, _terminate)  # a kill from outside cleans up like Ctrl+C
-    url, tmp = prepare_database(args)
+    url, tmp = prepare_database(PG_NAME, postgres=not args.sqlite)
     os.environ["DATABASE_URL"] = url
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
     os.environ["SBYT_DEBUG"] = "0"
@@ -595,7 +515,7 @@ def main() -> int:
         stop_gunicorn(server)
         os.close(log_fd)
         Path(log_path).unlink(missing_ok=True)
-        drop_database(args, tmp)
+        drop_database(PG_NAME, postgres=not args.sqlite, tmp=tmp)
 
     ok_rate = sms["rate"] >= RATE_TARGET
     ok_p99 = sms["p99"] < P99_TARGET_MS
