@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "sbyt.metering",
     "sbyt.messaging",
     "sbyt.content",
+    "sbyt.offices",
     "sbyt.portal",
     "sbyt.api",
     "sbyt.backoffice",

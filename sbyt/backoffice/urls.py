@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import appointments_urls, office_reports_urls, queue_urls, views
 
 app_name = "backoffice"
 urlpatterns = [
@@ -22,3 +22,7 @@ urlpatterns = [
     path("clients/<str:number>/", views.client_card, name="client_card"),
     path("clients/<str:number>/password/", views.issue_password, name="issue_password"),
 ]
+
+# Offices: the window console, appointments, queue statistics and the complaints book.
+for _module in (queue_urls, appointments_urls, office_reports_urls):
+    urlpatterns += _module.urlpatterns

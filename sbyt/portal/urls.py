@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path, register_converter
 
-from . import views
+from . import booking_urls, hall_urls, offices_urls, smart_office_urls, views
 
 
 class ClientNumberConverter:
@@ -37,3 +37,7 @@ urlpatterns = [
     path("cabinet/<client_number:number>/meters/<int:meter_id>/", views.meter_history, name="meter"),
     path("cabinet/<client_number:number>/readings/", views.readings, name="readings"),
 ]
+
+# Offices: the directory, booking a visit, the hall's kiosk and display, the smart-office mode.
+for _module in (offices_urls, booking_urls, hall_urls, smart_office_urls):
+    urlpatterns += _module.urlpatterns

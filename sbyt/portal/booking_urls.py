@@ -1,0 +1,3 @@
+"""URL patterns appended to the portal namespace (see its urls.py)."""
+
+urlpatterns: list = []
