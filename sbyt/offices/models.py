@@ -49,6 +49,21 @@ class Office(models.Model):
     accepts_appointments = models.BooleanField("запись на приём", default=False)
     appointment_minutes = models.PositiveSmallIntegerField("длительность записи, мин", default=15)
     appointment_days_ahead = models.PositiveSmallIntegerField("запись вперёд, дней", default=14)
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="offices",
+        verbose_name="сотрудники",
+        help_text="Who may work at this office's windows and see its queue",
+    )
+    managers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="managed_offices",
+        verbose_name="руководители",
+        help_text="Receive the hall's waiting-time alerts and review the complaints book",
+    )
+    wait_alert_sent_at = models.DateTimeField("предупреждение об ожидании отправлено", null=True, blank=True)
 
     class Meta:
         verbose_name = "офис"
