@@ -244,7 +244,13 @@ class Directory(Protocol):
 
 
 class DatabaseDirectory:
-    """Contracts and meters from the database; submissions through the one readings service."""
+    """Contracts and meters from the database; submissions through the one readings service.
+
+    Inside a transaction (the inbound processing) the meters are read locked, with their contract, account and
+    branch, so that a submission uses them as read instead of reading them again."""
+
+    def __init__(self):
+        self._loaded: dict[int, object] = {}  # meter id → Meter, read with its row lock in this transaction
 
     @staticmethod
     def _info(meter) -> MeterInfo:
@@ -252,14 +258,24 @@ class DatabaseDirectory:
 
         return MeterInfo(meter.pk, meter.serial, meter.zones, meter.status == Meter.Status.IN_SERVICE)
 
+    def _read(self, meters) -> list[MeterInfo]:
+        from django.db import transaction
+
+        from sbyt.metering.queries import lock_meters
+
+        if not transaction.get_connection().in_atomic_block:
+            return [self._info(m) for m in meters.only("id", "serial", "zones", "status")]
+        rows = list(lock_meters(meters))
+        self._loaded.update((m.pk, m) for m in rows)
+        return [self._info(m) for m in rows]
+
     def meters(self, contract: str) -> list[MeterInfo] | None:
         from sbyt.customers.models import Contract
         from sbyt.metering.models import Meter
 
         if not contract.isdigit() or not 3 <= len(contract) <= 20:
             return None
-        rows = Meter.objects.filter(contract__number=contract).only("id", "serial", "zones", "status").order_by("id")
-        meters = [self._info(m) for m in rows]
+        meters = self._read(Meter.objects.filter(contract__number=contract).order_by("id"))
         if not meters and not Contract.objects.filter(number=contract).exists():
             return None
         return [m for m in meters if m.in_service] or meters
@@ -267,20 +283,22 @@ class DatabaseDirectory:
     def meter(self, contract: str, meter_id: int) -> MeterInfo | None:
         from sbyt.metering.models import Meter
 
-        found = Meter.objects.filter(pk=meter_id, contract__number=contract).first()
-        return self._info(found) if found else None
+        found = self._read(Meter.objects.filter(pk=meter_id, contract__number=contract))
+        return found[0] if found else None
 
     def submit(self, meter: MeterInfo, values: list[str], *, channel: str, sender: str, at: dt.datetime):
         from sbyt.metering.models import Meter
         from sbyt.metering.services import submit_reading
 
+        loaded = self._loaded.get(meter.id)
         return submit_reading(
-            meter=Meter(pk=meter.id),
+            meter=loaded or Meter(pk=meter.id),
             values=values,
             channel=channel,
             actor=f"{channel}:{sender}",
             source=sender,
             received_at=at,
+            locked=loaded is not None,
         )
 
     def window(self, meter: MeterInfo, channel: str, at: dt.datetime) -> tuple[int, int]:
@@ -288,7 +306,10 @@ class DatabaseDirectory:
         from sbyt.metering import queries
         from sbyt.metering.models import Meter
 
-        branch = Meter.objects.select_related("contract__account__branch").get(pk=meter.id).contract.account.branch
+        loaded = self._loaded.get(meter.id) or Meter.objects.select_related("contract__account__branch").get(
+            pk=meter.id
+        )
+        branch = loaded.contract.account.branch
         rule = queries.window_for(branch, channel, local_now(branch.time_zone, at).date())
         return rule.first_day, rule.last_day
 

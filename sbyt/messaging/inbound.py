@@ -129,13 +129,8 @@ def _process(message_id: int, *, duplicate: bool = False, retry: bool = False, a
             message.reply, message.reason, message.error = reply, reason, ""
             message.processed_at = timezone.now()
             message.save(update_fields=["status", "reply", "reason", "error", "processed_at", "attempts"])
-            audit(
-                actor or _actor(message.channel, message.sender),
-                "inbound.retry" if retry else "inbound.process",
-                message,
-                channel=message.channel,
-                reason=reason,
-            )
+            if retry:  # an operator's action; a normal processing is recorded by the message row itself
+                audit(actor, "inbound.retry", message, channel=message.channel, reason=reason)
             return InboundResult(reply, message, duplicate)
     except Exception as exc:  # anything unexpected: the processing's writes are rolled back, the message stays
         log.exception("inbound message %s failed", message_id)

@@ -3,7 +3,8 @@
 import datetime as dt
 from collections.abc import Iterable
 
-from django.db.models import Q
+from django.core.cache import cache
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from sbyt.core.periods import add_months
@@ -17,18 +18,45 @@ DEFAULT_WINDOW = (18, 25)
 BASELINE_MONTHS = 12
 
 
+WINDOWS_CACHE_SECONDS = 60  # another process's edit of a window is seen within this time (at once in this one)
+
+
+def _windows_key(branch_id: int) -> str:
+    return f"metering:windows:{branch_id}"
+
+
+def branch_windows(branch_id: int) -> list[tuple[str, int, int, dt.date, dt.date | None]]:
+    """Every readings window of a branch as (channel, first day, last day, valid from, valid to), cached: the
+    windows are read on every submission and change a few times a year."""
+    rows = cache.get(_windows_key(branch_id))
+    if rows is None:
+        rows = list(
+            ReadingWindow.objects.filter(branch_id=branch_id).values_list(
+                "channel", "first_day", "last_day", "valid_from", "valid_to"
+            )
+        )
+        cache.set(_windows_key(branch_id), rows, WINDOWS_CACHE_SECONDS)
+    return rows
+
+
+def forget_branch_windows(branch_id: int) -> None:
+    cache.delete(_windows_key(branch_id))
+
+
 def window_for(branch, channel: str, day: dt.date) -> WindowRule:
     """The readings window of a branch on a day: the channel's own window if it has one, else the general one."""
     windows = [
-        w
-        for w in ReadingWindow.objects.filter(branch_id=branch.pk, valid_from__lte=day).filter(
-            Q(valid_to__isnull=True) | Q(valid_to__gte=day)
-        )
-        if w.channel in ("", channel)
+        w for w in branch_windows(branch.pk) if w[0] in ("", channel) and w[3] <= day and (w[4] is None or w[4] >= day)
     ]
-    windows.sort(key=lambda w: (w.channel == "", -w.valid_from.toordinal()))
-    first, last = (windows[0].first_day, windows[0].last_day) if windows else DEFAULT_WINDOW
+    windows.sort(key=lambda w: (w[0] == "", -w[3].toordinal()))
+    first, last = (windows[0][1], windows[0][2]) if windows else DEFAULT_WINDOW
     return WindowRule(first, last, refuse_outside=branch.late_reading_policy == "refuse")
+
+
+def lock_meters(meters: QuerySet) -> QuerySet:
+    """Meters locked for a submission (the row only, not its contract, account and branch, which are loaded
+    with it): two submissions for one meter are serialised, submissions for other meters are not."""
+    return meters.select_for_update(of=("self",)).select_related("contract__account__branch")
 
 
 def meter_facts(meter: Meter, today: dt.date, *, resource: str) -> MeterFacts:

@@ -64,15 +64,19 @@ def submit_reading(
     actor=None,
     source: str = "",
     received_at: dt.datetime | None = None,
+    locked: bool = False,
 ) -> ReadingResult:
     """Validate and store one meter's readings. Never raises for what a client typed: the answer is the result.
 
     ``values``: one item per tariff zone (strings as typed, or ints). ``actor``: the login that submitted,
-    or a channel name. Accepted values inside the window replace the period's reading (history kept)."""
+    or a channel name. Accepted values inside the window replace the period's reading (history kept).
+    ``locked``: the caller already holds ``meter``'s row lock in the current transaction and loaded it with
+    ``contract__account__branch`` (``queries.lock_meters``), so it is not read again."""
     received_at = received_at or timezone.now()
     # No savepoint of its own: inside a channel's transaction a failure here fails that whole step anyway.
     with transaction.atomic(savepoint=False):
-        meter = Meter.objects.select_for_update().select_related("contract__account__branch").get(pk=meter.pk)
+        if not locked:
+            meter = queries.lock_meters(Meter.objects.filter(pk=meter.pk)).get()
         contract = meter.contract
         branch = contract.account.branch
         local_day = local_now(branch.time_zone, received_at).date()
@@ -157,6 +161,10 @@ def _record(*, meter, decision, parsed, raw, current_row, local_day, received_at
     )
 
 
+def _locked_reading(pk: int) -> Reading:
+    return Reading.objects.select_for_update(of=("self",)).select_related("meter__contract__account").get(pk=pk)
+
+
 def _guard_reviewer(actor, reading: Reading) -> None:
     if not getattr(actor, "is_authenticated", False) or not actor.has_perm("metering.review_reading"):
         raise PermissionDenied(_("You are not allowed to review readings."))
@@ -166,7 +174,7 @@ def _guard_reviewer(actor, reading: Reading) -> None:
 
 def approve_reading(*, reading: Reading, actor, note: str = "") -> Reading:
     with transaction.atomic():
-        reading = Reading.objects.select_for_update().select_related("meter__contract__account").get(pk=reading.pk)
+        reading = _locked_reading(reading.pk)
         _guard_reviewer(actor, reading)
         reading.status = Reading.Status.ACCEPTED
         reading.reviewed_by, reading.reviewed_at, reading.review_note = actor, timezone.now(), note[:300]
@@ -179,7 +187,7 @@ def reject_reading(*, reading: Reading, actor, note: str) -> Reading:
     if not note.strip():
         raise DomainError(_("Give the reason for rejecting the reading."))
     with transaction.atomic():
-        reading = Reading.objects.select_for_update().select_related("meter__contract__account").get(pk=reading.pk)
+        reading = _locked_reading(reading.pk)
         _guard_reviewer(actor, reading)
         reading.status = Reading.Status.REJECTED
         reading.reviewed_by, reading.reviewed_at, reading.review_note = actor, timezone.now(), note[:300]

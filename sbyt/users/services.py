@@ -143,7 +143,7 @@ def complete_registration(*, otp_id: int, code: str, password: str, consent: boo
     _check_password(password)
     otp = verify_code(otp_id=otp_id, code=code, purpose=OneTimeCode.Purpose.REGISTER)
     with transaction.atomic():
-        account = Account.objects.select_for_update().select_related("customer").get(pk=otp.account_id)
+        account = Account.objects.select_for_update(of=("self",)).select_related("customer").get(pk=otp.account_id)
         if AccountAccess.objects.filter(account=account).exists():
             raise DomainError(
                 _("A personal cabinet already exists for this client number. Log in, or recover the password.")

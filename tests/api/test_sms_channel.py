@@ -128,7 +128,7 @@ def test_kannel_replay_is_answered_once(client, meters):
     assert first.content == second.content == ACCEPTED.encode()
     assert InboundMessage.objects.count() == 1
     assert new_readings(meters[0]).count() == 1
-    assert AuditEntry.objects.filter(action="inbound.process").count() == 1
+    assert AuditEntry.objects.filter(action="reading.submit").count() == 1
 
 
 @pytest.mark.parametrize(

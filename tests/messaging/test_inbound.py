@@ -88,9 +88,11 @@ def test_one_sms_is_stored_processed_and_answered(meters):
     reading = new_readings(meters[0]).get()
     assert (reading.t1, reading.channel, reading.status) == (11638, "sms", Reading.Status.ACCEPTED)
     assert not Conversation.objects.exists()
-    entry = AuditEntry.objects.get(action="inbound.process")
-    assert entry.actor_label == f"sms:{PHONE}" and entry.target_id == str(message.pk)
-    assert entry.details == {"channel": "sms", "reason": "accepted"}
+    # The message row is the record of its processing; the reading has its own audit entry.
+    entry = AuditEntry.objects.get(action="reading.submit")
+    assert entry.actor_label == f"sms:{PHONE}" and entry.target_id == str(reading.pk)
+    assert entry.details["reason"] == "accepted"
+    assert not AuditEntry.objects.filter(action="inbound.process").exists()
 
 
 @time_machine.travel(INSIDE, tick=False)
@@ -104,7 +106,7 @@ def test_a_replay_is_answered_once_with_the_stored_reply(meters):
     assert InboundMessage.objects.count() == 1
     assert new_readings(meters[0]).count() == 1
     assert new_readings(meters[0]).get().t1 == 11638
-    assert AuditEntry.objects.filter(action="inbound.process").count() == 1
+    assert AuditEntry.objects.filter(action="reading.submit").count() == 1
 
 
 @time_machine.travel(INSIDE, tick=False)

@@ -308,7 +308,7 @@ def test_replay_of_the_same_message_token_is_answered_once(send, meters, api):
     assert InboundMessage.objects.count() == 1
     assert new_readings(meters[0]).count() == 1
     assert len(api.requests) == 1 and OutboundMessage.objects.count() == 1
-    assert AuditEntry.objects.filter(action="inbound.process").count() == 1
+    assert AuditEntry.objects.filter(action="reading.submit").count() == 1
 
 
 def test_a_message_stored_but_never_answered_is_answered_on_the_replay(send, meters, api):
