@@ -95,16 +95,15 @@ def receive_text(
     text = clean(text if isinstance(text, str) else "" if text is None else str(text))
     _guard(channel=channel, external_id=external_id, sender=sender, receiver=receiver, text=text)
     try:
-        with transaction.atomic():
-            message = InboundMessage.objects.create(
-                channel=channel,
-                external_id=external_id,
-                sender=sender,
-                receiver=receiver,
-                text=text,
-                raw=clean(raw) if raw is not None else {},
-                received_at=received_at or timezone.now(),
-            )
+        message = _store(
+            channel=channel,
+            external_id=external_id,
+            sender=sender,
+            receiver=receiver,
+            text=text,
+            raw=clean(raw) if raw is not None else {},
+            received_at=received_at or timezone.now(),
+        )
     except IntegrityError:
         message = InboundMessage.objects.filter(channel=channel, external_id=external_id).first()
         if message is None:  # not a duplicate: something else refused the row
@@ -113,12 +112,21 @@ def receive_text(
     return _process(message.pk)
 
 
+def _store(**fields) -> InboundMessage:
+    """The raw message, committed before it is processed: outside a transaction a single INSERT in autocommit
+    (one round trip); inside the caller's transaction a savepoint, so that a duplicate leaves it usable."""
+    if transaction.get_connection().in_atomic_block:
+        with transaction.atomic():
+            return InboundMessage.objects.create(**fields)
+    return InboundMessage.objects.create(**fields)
+
+
 def _process(message_id: int, *, duplicate: bool = False, retry: bool = False, actor=None) -> InboundResult:
     """Run the dialogue for a stored message, once. A duplicate waits for the first delivery's processing (row
     lock) and gets its reply; a message still ``received`` (its first processing never ran) is processed now."""
     try:
         with transaction.atomic():
-            message = InboundMessage.objects.select_for_update().get(pk=message_id)
+            message = InboundMessage.objects.select_for_update().defer("raw").get(pk=message_id)
             if message.status == InboundMessage.Status.FAILED and retry:
                 message.status = InboundMessage.Status.RECEIVED
             if message.status != InboundMessage.Status.RECEIVED:
@@ -154,9 +162,9 @@ def _fail(message_id: int, exc: Exception, *, duplicate: bool, actor=None) -> In
 def _run_dialogue(message: InboundMessage) -> tuple[str, str]:
     """The dialogue step with the sender's stored state; the new state is kept. Inside the caller's transaction."""
     now = message.received_at
-    conversation = (
-        Conversation.objects.select_for_update().filter(channel=message.channel, sender=message.sender).first()
-    )
+    # At most one row (unique channel + sender): no ORDER BY needed.
+    found = Conversation.objects.select_for_update().filter(channel=message.channel, sender=message.sender)[:1]
+    conversation = next(iter(found), None)
     # The stored state goes to the engine even when it has expired: the engine itself refuses to continue an
     # expired dialogue and tells the client the time has run out (rather than answering with the general help).
     state = conversation.state if conversation is not None else None
@@ -164,23 +172,23 @@ def _run_dialogue(message: InboundMessage) -> tuple[str, str]:
     if outcome.state is None:
         if conversation is not None:
             conversation.delete()
-    elif conversation is not None:
-        conversation.state = outcome.state
-        conversation.expires_at = now + dialogue.STATE_TTL
-        conversation.save(update_fields=["state", "expires_at", "updated_at"])
     else:
-        try:
-            with transaction.atomic():  # a second message of the same sender may have created it meanwhile
-                Conversation.objects.create(
+        # One statement whether or not the row exists: a second message of the same sender may have created it
+        # since it was read (the unique (channel, sender) decides; no savepoint needed).
+        Conversation.objects.bulk_create(
+            [
+                Conversation(
                     channel=message.channel,
                     sender=message.sender,
                     state=outcome.state,
                     expires_at=now + dialogue.STATE_TTL,
+                    updated_at=timezone.now(),
                 )
-        except IntegrityError:
-            Conversation.objects.filter(channel=message.channel, sender=message.sender).update(
-                state=outcome.state, expires_at=now + dialogue.STATE_TTL, updated_at=timezone.now()
-            )
+            ],
+            update_conflicts=True,
+            unique_fields=["channel", "sender"],
+            update_fields=["state", "expires_at", "updated_at"],
+        )
     return outcome.reply, outcome.reason
 
 
