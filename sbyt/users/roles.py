@@ -101,9 +101,14 @@ def ensure_roles(apps=None) -> None:
 
     apps = apps or global_apps
     for config in global_apps.get_app_configs():
-        config.models_module = True
-        create_permissions(config, verbosity=0, apps=apps)
-        config.models_module = None
+        # create_permissions skips an app whose models_module is unset (as it is while migrating): set it for the
+        # call and restore it after, so that the real registry is left as it was.
+        saved = config.models_module
+        config.models_module = saved or True
+        try:
+            create_permissions(config, verbosity=0, apps=apps)
+        finally:
+            config.models_module = saved
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, codes in ROLES.items():

@@ -35,7 +35,7 @@ def section(output: str, title: str) -> str:
 
 
 def test_builds_two_branches_with_windows(seeded):
-    komi, udm = Branch.objects.order_by("code")
+    komi, udm = Branch.objects.filter(code__in=["11", "18"]).order_by("code")
     assert (komi.code, komi.time_zone, komi.contact_phones) == ("11", "Europe/Moscow", "8-800-200-83-81")
     assert "Коми" in komi.name
     assert udm.time_zone != komi.time_zone
