@@ -203,6 +203,8 @@ SBYT_OTP_TTL_SECONDS = int(os.environ.get("SBYT_OTP_TTL_SECONDS", "600"))
 SBYT_OTP_MAX_ATTEMPTS = int(os.environ.get("SBYT_OTP_MAX_ATTEMPTS", "5"))
 
 SBYT_SITE_NAME = os.environ.get("SBYT_SITE_NAME", "Энергосбыт")
+SBYT_HEAD_OFFICE_EMAIL = os.environ.get("SBYT_HEAD_OFFICE_EMAIL", "")  # every complaints-book entry goes there
+SBYT_JITSI_URL = os.environ.get("SBYT_JITSI_URL", "https://meet.example.org")  # Jitsi Meet of video consultations
 
 # Upload limits; the largest file import_accounts reads (an XLSX may unpack to 10 times that).
 SBYT_IMPORT_MAX_BYTES = int(os.environ.get("SBYT_IMPORT_MAX_MB", "200")) * 1024 * 1024
