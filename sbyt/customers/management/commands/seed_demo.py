@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from sbyt.customers.demo import CLIENT_PASSWORD, MIN_ACCOUNTS, build_demo
 from sbyt.customers.models import Account
+from sbyt.offices.demo import print_offices_demo, seed_offices_demo
 
 COUNT_LABELS = {
     "customers": "клиентов",
@@ -65,3 +66,4 @@ class Command(BaseCommand):
         out.write("Сотрудники — вход /staff/ и /admin/:")
         for username, password, role in result.staff:
             out.write(f"  {username} / {password} — {role}")
+        print_offices_demo(seed_offices_demo(), out.write)
