@@ -17,3 +17,12 @@ def hall_alerts() -> None:
     from sbyt.offices.stats import check_hall_alerts
 
     check_hall_alerts()
+
+
+@every(300)
+def appointment_no_shows() -> None:
+    """A booked visit nobody checked in for by 15 minutes after its time becomes «не пришёл» (frees the record
+    from the day's lists; the slot is in the past anyway)."""
+    from sbyt.offices.appointments import mark_no_shows
+
+    mark_no_shows()

@@ -485,3 +485,16 @@ def test_when_the_queue_refuses_the_booking_stays_unchecked(office):
     appointment.refresh_from_db()
     assert appointment.status == Appointment.Status.BOOKED
     assert not AuditEntry.objects.filter(action="appointment.check_in").exists()
+
+
+def test_the_periodic_loop_marks_no_shows_and_sends_reminders(office):
+    from sbyt.core import periodic
+
+    periodic.load_jobs()
+    jobs = {job.name.rsplit(".", 1)[-1]: job for job in periodic.JOBS if job.name.startswith("sbyt.offices.jobs.")}
+    assert {"appointment_reminders", "appointment_no_shows", "hall_alerts"} <= set(jobs)
+    appointment = book(office)
+    with time_machine.travel(AT + dt.timedelta(minutes=16), tick=False):
+        jobs["appointment_no_shows"].func()
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.NO_SHOW

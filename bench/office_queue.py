@@ -8,7 +8,7 @@ p50 / p99 (calls that got a ticket, and the empty presses), ``issue_ticket`` p99
 round trip of a bare primary-key SELECT measured in the same run under the same load and alone. The day is
 checked too: every ticket called exactly once and served, numbers unique.
 
-Usage: ``python bench/queue.py [--tickets 1500] [--windows 12] [--kiosks 2] [--postgres]``.
+Usage: ``python bench/office_queue.py [--tickets 1500] [--windows 12] [--kiosks 2] [--postgres]``.
 SQLite: a temporary file. ``--postgres``: the database ``sbyt_bench_queue`` on 127.0.0.1:5432 (user postgres),
 created and dropped by the script. Target: call_next p99 < 50 ms (PostgreSQL).
 """
@@ -16,11 +16,7 @@ created and dropped by the script. Target: call_next p99 < 50 ms (PostgreSQL).
 import sys
 from pathlib import Path
 
-# Run as a script, this file's folder comes first on sys.path, and its name would hide the standard library's
-# ``queue`` (which threads and asyncio need): drop the folder before anything imports it.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-ROOT = HERE.parent
+ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import argparse  # noqa: E402
