@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "sbyt.metering",
     "sbyt.messaging",
     "sbyt.content",
+    "sbyt.billing",
+    "sbyt.cases",
     "sbyt.offices",
     "sbyt.portal",
     "sbyt.api",

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CasesConfig(AppConfig):
+    name = "sbyt.cases"
+    verbose_name = "Обращения и заявки"
