@@ -87,7 +87,9 @@ def find_by_code_and_phone(code: str, phone: str) -> Appointment | None:
     phone = normalize_phone(phone or "")
     if not code or not phone:
         return None
-    return Appointment.objects.select_related("office__branch", "service").filter(code=code, phone=phone).first()
+    # A code is unique among live bookings and reused later: the newest booking with it is the one meant.
+    found = Appointment.objects.select_related("office__branch", "service").filter(code=code, phone=phone)
+    return found.order_by("-created_at", "-pk").first()
 
 
 def office_day(office: Office, day: dt.date):
@@ -217,7 +219,7 @@ def _notify(appointment: Appointment, event: str, actor) -> None:
 def _new_code() -> str:
     for _attempt in range(CODE_ATTEMPTS):
         code = "".join(secrets.choice(string.digits) for _ in range(CODE_DIGITS))
-        if not Appointment.objects.filter(code=code).exists():
+        if not Appointment.objects.filter(code=code, status__in=Appointment.ACTIVE).exists():
             return code
     raise DomainError(_("Could not book right now. Please try again."))
 
@@ -280,7 +282,7 @@ def _insert(fields: dict, *, holder: str, candidates) -> Appointment | None:
                 with transaction.atomic():  # a savepoint: a unique violation rolls back only this attempt
                     return Appointment.objects.create(**fields, **{f"{holder}_id": candidate}, code=code)
             except IntegrityError:
-                if Appointment.objects.filter(code=code).exists():
+                if Appointment.objects.filter(code=code, status__in=Appointment.ACTIVE).exists():
                     continue  # another booking took the same code at the same moment: draw again
                 break  # the slot of this window (specialist) is taken: the next one
     return None
@@ -532,6 +534,7 @@ def check_in(office: Office, *, code: str, now: dt.datetime | None = None) -> Ti
             Appointment.objects.select_for_update(of=("self",))
             .select_related("office__branch", "service", "account")
             .filter(code=code, office=office, kind=Appointment.Kind.VISIT)
+            .order_by("-created_at", "-pk")
             .first()
             if code
             else None

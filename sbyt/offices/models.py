@@ -324,7 +324,12 @@ class Appointment(models.Model):
     starts_at = models.DateTimeField("начало")
     ends_at = models.DateTimeField("окончание")
     status = models.CharField("состояние", max_length=12, choices=Status.choices, default=Status.BOOKED)
-    code = models.CharField("код записи", max_length=8, unique=True, help_text="Typed or scanned at the kiosk")
+    code = models.CharField(
+        "код записи",
+        max_length=8,
+        db_index=True,
+        help_text="Typed or scanned at the kiosk; unique among live bookings (reused after a booking ends)",
+    )
     account = models.ForeignKey(
         "customers.Account", on_delete=models.SET_NULL, null=True, blank=True, related_name="appointments"
     )
@@ -362,6 +367,10 @@ class Appointment(models.Model):
                 fields=["specialist", "starts_at"],
                 condition=Q(status__in=["booked", "checked_in"]) & Q(specialist__isnull=False),
                 name="uniq_specialist_slot",
+            ),
+            # Six digits are a million codes: unique among the live bookings only, so they never run out.
+            models.UniqueConstraint(
+                fields=["code"], condition=Q(status__in=["booked", "checked_in"]), name="uniq_live_code"
             ),
         ]
         indexes = [models.Index(fields=["office", "starts_at"], name="appointment_office_idx")]

@@ -498,3 +498,16 @@ def test_the_periodic_loop_marks_no_shows_and_sends_reminders(office):
         jobs["appointment_no_shows"].func()
     appointment.refresh_from_db()
     assert appointment.status == Appointment.Status.NO_SHOW
+
+
+def test_a_booking_code_is_unique_among_live_bookings_and_reused_after_one_ends(office):
+    from django.db import IntegrityError, transaction
+
+    first = book(office)
+    svc.cancel_appointment(first, actor="site", now=NOW)
+    second = book(office, LATER)
+    Appointment.objects.filter(pk=second.pk).update(code=first.code)  # the cancelled booking's code, reused
+    assert svc.find_by_code_and_phone(first.code, PHONE).pk == second.pk  # the newest booking with the code
+    third = book(office, LATER + dt.timedelta(hours=1), phone="+79120000003")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Appointment.objects.filter(pk=third.pk).update(code=first.code)  # two live bookings, one code: refused
