@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "sbyt.messaging",
     "sbyt.content",
     "sbyt.billing",
+    "sbyt.payments",
     "sbyt.cases",
     "sbyt.offices",
     "sbyt.portal",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import appointments_urls, billing_urls, cases_urls, office_reports_urls, queue_urls, views
+from . import appointments_urls, billing_urls, cases_urls, office_reports_urls, payments_urls, queue_urls, views
 
 app_name = "backoffice"
 urlpatterns = [
@@ -28,5 +28,5 @@ for _module in (queue_urls, appointments_urls, office_reports_urls):
     urlpatterns += _module.urlpatterns
 
 # Billing (runs, tariffs, bills) and cases (appeals and applications, the staff workspace).
-for _module in (billing_urls, cases_urls):
+for _module in (billing_urls, cases_urls, payments_urls):
     urlpatterns += _module.urlpatterns

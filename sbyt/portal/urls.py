@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LogoutView
 from django.urls import path, register_converter
 
-from . import billing_urls, booking_urls, cases_urls, hall_urls, offices_urls, smart_office_urls, views
+from . import billing_urls, booking_urls, cases_urls, hall_urls, offices_urls, payments_urls, smart_office_urls, views
 
 
 class ClientNumberConverter:
@@ -43,5 +43,5 @@ for _module in (offices_urls, booking_urls, hall_urls, smart_office_urls):
     urlpatterns += _module.urlpatterns
 
 # Billing (balances, charges, bills) and cases (appeals and applications).
-for _module in (billing_urls, cases_urls):
+for _module in (billing_urls, cases_urls, payments_urls):
     urlpatterns += _module.urlpatterns
