@@ -26,3 +26,16 @@ def sms_outbox():
     """SMS sent through the fake gateway. Wrap the call in ``django_capture_on_commit_callbacks(execute=True)``
     so that side effects queued on commit run, as they would after a real commit."""
     return locmem.outbox
+
+
+@pytest.fixture(autouse=True)
+def _seeds_after_flush(request):
+    """A transactional test (and a browser test's live server) starts with what the migrations seed, even when an
+    earlier transactional test flushed the database (tests/seeds.py)."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    if transactional or {"transactional_db", "live_server"} & set(request.fixturenames):
+        request.getfixturevalue("transactional_db")
+        from tests.seeds import restore_seeds
+
+        restore_seeds()

@@ -1,6 +1,6 @@
 from ninja import NinjaAPI
 
-from . import accounts, auth, errors
+from . import accounts, auth, cases, errors
 
 api = NinjaAPI(
     title="Sbyt API",
@@ -16,3 +16,4 @@ api = NinjaAPI(
 errors.install(api)
 api.add_router("/auth", auth.router)
 api.add_router("/accounts", accounts.router)
+api.add_router("/cases", cases.router)

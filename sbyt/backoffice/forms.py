@@ -24,7 +24,7 @@ class StaffAuthenticationForm(AuthenticationForm):
 
 class ClientSearchForm(forms.Form):
     q = forms.CharField(
-        label=_("Client number, contract number or surname"),
+        label=_("Client number, contract, phone, surname or address"),
         max_length=100,
         required=False,
         strip=True,

@@ -21,6 +21,7 @@ from django_ratelimit.core import is_ratelimited
 from sbyt.core.audit import audit_many, audit_view
 from sbyt.core.errors import DomainError
 from sbyt.core.models import AuditEntry
+from sbyt.core.phones import normalize_phone
 from sbyt.core.timezones import local_now
 from sbyt.customers.models import Account
 from sbyt.customers.queries import contracts_with_meters, find_account
@@ -383,18 +384,36 @@ def _starts_with(field: str, text: str) -> Q:
     return condition
 
 
+def _contains(field: str, text: str) -> Q:
+    """Case-insensitive containment that also works for Cyrillic on SQLite (see ``_starts_with``)."""
+    condition = Q(**{f"{field}__icontains": text})
+    for variant in {text.lower(), text.upper(), text.capitalize()}:
+        condition |= Q(**{f"{field}__contains": variant})
+    return condition
+
+
 def search_accounts(query: str):
     query = " ".join(query.split())
     if not query:
         return Account.objects.none()
+    phone = normalize_phone(query)  # CC-3 (issue 6): by phone too, written any way
     if query.isdigit():
         condition = Q(number=query) | Q(contracts__number=query)
+    elif phone:
+        condition = Q(pk__in=[])
     else:
         surname, *rest = query.split(" ")
         condition = _starts_with("customer__last_name", surname)
         if rest:
             condition &= _starts_with("customer__first_name", rest[0])
         condition |= _starts_with("customer__org_name", query)
+        if any(ch.isdigit() for ch in query):  # an address: every word in the same premises' address (issue 6)
+            address = Q()
+            for word in query.replace(",", " ").split():
+                address &= _contains("premises__address", word)
+            condition |= address
+    if phone:
+        condition |= Q(customer__phone=phone)
     ids = Account.objects.filter(condition).values("pk").distinct()
     return (
         Account.objects.filter(pk__in=ids)
@@ -422,7 +441,7 @@ def client_search(request):
     return render(request, "backoffice/client_search.html", context)
 
 
-def _card(request, account: Account, *, password: str | None = None, status: int = 200):
+def _card(request, account: Account, *, password: str | None = None, status: int = 200, extra: dict | None = None):
     audit_view(request.user, "client_card.view", account, account_number=account.number)
     contracts = list(contracts_with_meters(account))
     meters = [meter for contract in contracts for meter in contract.meters.all()]
@@ -446,6 +465,9 @@ def _card(request, account: Account, *, password: str | None = None, status: int
         "logins": account.logins.select_related("user").order_by("granted_at"),
         "password": password,
     }
+    from .cases_views import card_extras  # appeals, calls and the caller's identification (issue 6)
+
+    context.update(card_extras(request, account), **(extra or {}))
     return render(request, "backoffice/client_card.html", context, status=status)
 
 
@@ -467,6 +489,11 @@ def client_card(request, number: str):
 def issue_password(request, number: str):
     """CAB-1: a one-time password for the client, shown once on the card; the client must change it."""
     account = _account_or_404(number)
+    from sbyt.cases.services import CALLS, identification_of, may
+
+    if may(request.user, CALLS) and identification_of(account, request.user) is None:  # CC-5 (issue 6)
+        messages.error(request, _("Identify the caller first."))
+        return redirect("backoffice:client_card", number=account.number)
     try:
         password = issue_one_time_password(account=account, actor=request.user)
     except DomainError as exc:

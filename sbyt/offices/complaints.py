@@ -142,6 +142,9 @@ def record_complaint_entry(
             recorded_by=actor,
         )
         sent = _send_to_head_office(entry, source=source, actor=actor, now=now)
+        from sbyt.cases.services import case_from_complaint_entry  # the entry becomes a case (issue 6)
+
+        case_from_complaint_entry(entry=entry, actor=actor, now=now)
         audit(
             actor,
             "complaint_book.record",

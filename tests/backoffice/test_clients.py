@@ -25,7 +25,22 @@ def views_of(account):
     )
 
 
+def identify(operator, account):
+    """CC-5: the phone operator sees the confidential part of the card after identifying the caller (issue 6)."""
+    from sbyt.cases.services import identify_caller
+
+    identify_caller(
+        account=account,
+        actor=operator,
+        caller_name=account.customer.full_name,
+        method="name_number",
+        relation="owner",
+        number=account.number,
+    )
+
+
 def test_card_shows_main_data_contracts_meters_and_last_readings(client, operator, account, meter):
+    identify(operator, account)
     response = as_user(client, operator).get(card_url(account))
     assert response.status_code == 200
     html = response.content.decode()
@@ -127,6 +142,7 @@ def test_empty_search_shows_the_form_and_audits_nothing(client, operator):
 
 
 def test_operator_issues_a_one_time_password_shown_once(client, operator, account, client_user):
+    identify(operator, account)
     as_user(client, operator)
     assert 'id="issue-password"' in client.get(card_url(account)).content.decode()
     response = client.post(password_url(account))
