@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from sbyt.cases import queries, services, stages
+from sbyt.cases import letters, queries, services, stages
 from sbyt.cases.attachments import ALLOWED_ENDINGS, max_bytes, max_files
 from sbyt.cases.models import (
     AnswerChannel,
@@ -45,6 +45,7 @@ from sbyt.cases.models import (
 from sbyt.core.audit import audit_view
 from sbyt.core.errors import DomainError, PermissionDenied
 from sbyt.customers.queries import find_account
+from sbyt.messaging.models import InboundMessage
 from sbyt.offices.models import Office
 
 from .views import staff_permission, staff_required
@@ -343,6 +344,16 @@ class NewCaseForm(forms.Form):
         input_formats=["%Y-%m-%dT%H:%M", "%d.%m.%Y %H:%M", "%d.%m.%Y"],
     )
     files = MultipleFileField(label=gettext_lazy("Scans and documents"))
+    inbound = forms.IntegerField(
+        label=gettext_lazy("Messenger message No."),
+        required=False,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text=gettext_lazy(
+            "For an appeal written in a messenger: the number of the stored message; the answer can then go back "
+            "to that chat."
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -366,6 +377,15 @@ class NewCaseForm(forms.Form):
             raise forms.ValidationError(_("No client with this number."))
         return account
 
+    def clean_inbound(self):
+        pk = self.cleaned_data["inbound"]
+        if pk is None:
+            return None
+        message = InboundMessage.objects.filter(pk=pk).first()
+        if message is None:
+            raise forms.ValidationError(_("No stored message with this number."))
+        return message
+
 
 @staff_permission(VIEW, services.REGISTER)
 @require_http_methods(["GET", "POST"])
@@ -376,6 +396,11 @@ def case_register(request):
         initial["account_number"] = number
     if request.GET.get("channel") in {c.value for c in services.STAFF_CHANNELS}:
         initial["channel"] = request.GET["channel"]
+    inbound = request.GET.get("inbound", "")
+    valid = inbound.isascii() and inbound.isdigit() and len(inbound) < 19
+    message = InboundMessage.objects.filter(pk=int(inbound)).first() if valid else None
+    if message is not None:  # «register as an appeal» from a stored messenger message
+        initial.update(inbound=message.pk, channel=Channel.MESSENGER, text=message.text)
     form = NewCaseForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -397,6 +422,7 @@ def case_register(request):
                 assignee=data["assignee"],
                 received_at=data["received_at"],
                 files=data["files"],
+                inbound=data["inbound"],
             )
         except DomainError as exc:
             form.add_error(None, exc.message)
@@ -693,16 +719,22 @@ def case_file(request, number: str, pk: int):
 @staff_permission(VIEW)
 @require_GET
 def case_letter(request, number: str, pk: int):
-    """A message as a letter on the letterhead, with the signatory and the executor's contacts, to print (APL-3).
-    The browser's «print to PDF» makes the PDF; a server-side PDF is not done yet."""
+    """A message to the client as a letter on the letterhead (PDF, APL-3): the outgoing number, the signatory and
+    the executor's contacts. A staff look at the client's data: audited."""
     case = _case_or_404(number)
     message = case.messages.filter(pk=pk, direction="out").select_related("author").first()
     if message is None:
         raise Http404("message")
     _look(request, case, "case.letter")
-    values = services.template_values(case)
-    with timezone.override(case.branch.time_zone):
-        return render(request, TEMPLATES + "letter.html", {"case": case, "message": message, "values": values})
+    return pdf_response(letters.message_letter(message), letters.letter_filename(message))
+
+
+def pdf_response(pdf: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 # --- the supervisor's board and report ------------------------------------------------------------------------

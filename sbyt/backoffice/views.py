@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import permission_required, user_passes_test
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
@@ -21,10 +20,9 @@ from django_ratelimit.core import is_ratelimited
 from sbyt.core.audit import audit_many, audit_view
 from sbyt.core.errors import DomainError
 from sbyt.core.models import AuditEntry
-from sbyt.core.phones import normalize_phone
 from sbyt.core.timezones import local_now
 from sbyt.customers.models import Account
-from sbyt.customers.queries import contracts_with_meters, find_account
+from sbyt.customers.queries import contracts_with_meters, find_account, search_accounts
 from sbyt.messaging import voice
 from sbyt.messaging.models import VoiceMessage
 from sbyt.metering.models import Meter, Reading
@@ -374,53 +372,6 @@ def voice_readings(request, pk: int):
 
 
 # --- Clients ----------------------------------------------------------------------------------------------
-
-
-def _starts_with(field: str, text: str) -> Q:
-    """Case-insensitive prefix match that also works for Cyrillic on SQLite (whose LIKE folds ASCII only)."""
-    condition = Q(**{f"{field}__istartswith": text})
-    for variant in {text.lower(), text.upper(), text.capitalize(), text.title()}:
-        condition |= Q(**{f"{field}__startswith": variant})
-    return condition
-
-
-def _contains(field: str, text: str) -> Q:
-    """Case-insensitive containment that also works for Cyrillic on SQLite (see ``_starts_with``)."""
-    condition = Q(**{f"{field}__icontains": text})
-    for variant in {text.lower(), text.upper(), text.capitalize()}:
-        condition |= Q(**{f"{field}__contains": variant})
-    return condition
-
-
-def search_accounts(query: str):
-    query = " ".join(query.split())
-    if not query:
-        return Account.objects.none()
-    phone = normalize_phone(query)  # CC-3 (issue 6): by phone too, written any way
-    if query.isdigit():
-        condition = Q(number=query) | Q(contracts__number=query)
-    elif phone:
-        condition = Q(pk__in=[])
-    else:
-        surname, *rest = query.split(" ")
-        condition = _starts_with("customer__last_name", surname)
-        if rest:
-            condition &= _starts_with("customer__first_name", rest[0])
-        condition |= _starts_with("customer__org_name", query)
-        if any(ch.isdigit() for ch in query):  # an address: every word in the same premises' address (issue 6)
-            address = Q()
-            for word in query.replace(",", " ").split():
-                address &= _contains("premises__address", word)
-            condition |= address
-    if phone:
-        condition |= Q(customer__phone=phone)
-    ids = Account.objects.filter(condition).values("pk").distinct()
-    return (
-        Account.objects.filter(pk__in=ids)
-        .select_related("customer", "branch")
-        .prefetch_related("premises")
-        .order_by("number")
-    )
 
 
 @staff_permission("customers.view_account")

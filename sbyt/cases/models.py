@@ -60,6 +60,16 @@ class AnswerChannel(models.TextChoices):
     CABINET = "cabinet", "в личном кабинете"
     POST = "post", "письмом по почте"
     PHONE = "phone", "по телефону"
+    MESSENGER = "messenger", "в мессенджере, из которого написал клиент"
+
+
+class Messenger(models.TextChoices):
+    """The messengers a client may write from and be answered in (``messaging`` channels)."""
+
+    TELEGRAM = "telegram", "Telegram"
+    VK = "vk", "ВКонтакте"
+    VIBER = "viber", "Viber"
+    WHATSAPP = "whatsapp", "WhatsApp"
 
 
 class Segment(models.TextChoices):
@@ -286,6 +296,10 @@ class Case(models.Model):
     postal_address = models.CharField("почтовый адрес для ответа", max_length=400, blank=True)
     answer_channel = models.CharField(
         "способ ответа", max_length=16, choices=AnswerChannel.choices, default=AnswerChannel.EMAIL
+    )
+    messenger = models.CharField("мессенджер клиента", max_length=16, choices=Messenger.choices, blank=True)
+    messenger_chat = models.CharField(
+        "чат в мессенджере", max_length=128, blank=True, help_text="The sender of the client's message, as stored."
     )
     subject = models.CharField("кратко", max_length=200, blank=True)
     received_at = models.DateTimeField("поступило", db_index=True)

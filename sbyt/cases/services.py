@@ -22,6 +22,7 @@ from django.core.files.base import ContentFile
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,7 +31,8 @@ from sbyt.core.errors import DomainError, PermissionDenied
 from sbyt.core.phones import normalize_phone
 from sbyt.customers.models import Account, AccountAccess, Branch, Customer
 from sbyt.customers.queries import find_account
-from sbyt.messaging.services import send_email, send_sms
+from sbyt.messaging.models import InboundMessage
+from sbyt.messaging.services import send_email, send_messenger, send_sms
 
 from . import sla, stages
 from .attachments import CheckedFile, check_files
@@ -51,6 +53,7 @@ from .models import (
     ChecklistItem,
     DocumentCheck,
     Kind,
+    Messenger,
     Milestone,
     Norm,
     Question,
@@ -84,6 +87,8 @@ STAFF_CHANNELS = (
 )
 IDENTIFICATION_MINUTES = 30
 ACK_TEMPLATE = "web_form_ack"
+MESSENGER_MAX = 1000  # an answer up to this many characters goes to the messenger as is; a longer one: a notice
+MESSENGER_PART = 3500  # a long answer to a client with no cabinet goes in parts (every messenger takes ≥ 4096)
 
 
 # --- small helpers ------------------------------------------------------------------------------------------
@@ -373,11 +378,56 @@ def contact_problem(case: Case, channel: str | None = None) -> str:
         return _("No phone number is given for the answer.")
     if channel == AnswerChannel.POST and not case.postal_address:
         return _("No postal address is given for the answer.")
-    if channel == AnswerChannel.CABINET and not (
-        case.account_id and AccountAccess.objects.filter(account_id=case.account_id).exists()
-    ):
+    if channel == AnswerChannel.MESSENGER and not (case.messenger and case.messenger_chat):
+        return _("The client did not write from a messenger: choose another way to answer.")
+    if channel == AnswerChannel.CABINET and not _has_cabinet(case):
         return _("The client has no personal cabinet: choose another way to answer.")
     return ""
+
+
+def _has_cabinet(case: Case) -> bool:
+    return bool(case.account_id and AccountAccess.objects.filter(account_id=case.account_id).exists())
+
+
+def cabinet_link(case: Case) -> str:
+    """The case's page in the cabinet: absolute with ``SBYT_SITE_URL`` (e.g. https://lk.example.ru), else the path."""
+    try:
+        path = reverse("portal:my_case", args=[case.number])
+    except NoReverseMatch:  # a deployment without the portal
+        return ""
+    return getattr(settings, "SBYT_SITE_URL", "").rstrip("/") + path
+
+
+def messenger_texts(case: Case, text: str) -> list[str]:
+    """What goes to the client's messenger chat: a short text as is, under the case number; a long one (over
+    ``MESSENGER_MAX``) as a notice with the case number and the link to the cabinet, where the whole text is — or,
+    for a client with no cabinet, in numbered parts of at most ``MESSENGER_PART`` characters."""
+    head = _("Appeal No. %(number)s") % {"number": case.number}
+    if len(text) <= MESSENGER_MAX:
+        return [f"{head}\n\n{text}"]
+    if _has_cabinet(case):
+        return [
+            _(
+                "%(head)s: the answer is ready. It is long, so please read it in the personal cabinet, section "
+                "«Appeals»: %(link)s"
+            )
+            % {"head": head, "link": cabinet_link(case)}
+        ]
+    parts, current = [], ""
+    for line in text.splitlines(keepends=True):
+        while len(line) > MESSENGER_PART:  # one very long line: cut it
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:MESSENGER_PART])
+            line = line[MESSENGER_PART:]
+        if len(current) + len(line) > MESSENGER_PART:
+            parts.append(current)
+            current = ""
+        current += line
+    if current.strip():
+        parts.append(current)
+    return [f"{head} ({index}/{len(parts)})\n\n{part.strip()}" for index, part in enumerate(parts, start=1)]
 
 
 def _deliver(case: Case, *, purpose: str, text: str, subject: str, actor, now: dt.datetime) -> CaseMessage:
@@ -392,6 +442,12 @@ def _deliver(case: Case, *, purpose: str, text: str, subject: str, actor, now: d
         outbound = send_email(to=case.email, subject=subject, text=text, purpose=tag, actor=actor)
     elif case.answer_channel == AnswerChannel.SMS:
         outbound = send_sms(to=case.phone, text=text, purpose=tag, actor=actor)
+    elif case.answer_channel == AnswerChannel.MESSENGER:
+        sent = [
+            send_messenger(channel=case.messenger, to=case.messenger_chat, text=part, purpose=tag, actor=actor)
+            for part in messenger_texts(case, text)
+        ]
+        outbound = sent[0]
     return CaseMessage.objects.create(
         case=case,
         direction=CaseMessage.Direction.OUT,
@@ -461,6 +517,8 @@ def _create(
     files: Sequence[CheckedFile] = (),
     source_ref: str = "",
     segment: str | None = None,
+    messenger: str = "",
+    messenger_chat: str = "",
 ) -> Case:
     year = local_date(branch, received_at).year
     case = Case.objects.create(
@@ -474,6 +532,8 @@ def _create(
         phone=phone,
         postal_address=postal_address,
         answer_channel=answer_channel,
+        messenger=messenger,
+        messenger_chat=messenger_chat,
         subject=_one_line(subject or texts[0], MAX_SUBJECT),
         topic=topic,
         office=office,
@@ -524,7 +584,9 @@ def _register(case: Case, *, topic, assignee, office, actor, now: dt.datetime) -
         _event(case, CaseEvent.Type.ASSIGNED, now=now, actor=actor, public=False, text=_person(assignee))
 
 
-def _check_answer_channel(answer_channel: str, *, email: str, phone: str, postal_address: str, account) -> None:
+def _check_answer_channel(
+    answer_channel: str, *, email: str, phone: str, postal_address: str, account, messenger_chat: str = ""
+) -> None:
     if answer_channel not in AnswerChannel.values:
         raise DomainError(_("Choose how you want to get the answer."))
     if answer_channel == AnswerChannel.EMAIL and not email:
@@ -535,6 +597,8 @@ def _check_answer_channel(answer_channel: str, *, email: str, phone: str, postal
         raise DomainError(_("Enter your postal address: the answer will be sent there by post."))
     if answer_channel == AnswerChannel.CABINET and account is None:
         raise DomainError(_("An answer in the personal cabinet needs a client number."))
+    if answer_channel == AnswerChannel.MESSENGER and not messenger_chat:
+        raise DomainError(_("An answer in a messenger is possible only when the client wrote from one."))
 
 
 def submit_web_form(
@@ -711,16 +775,33 @@ def register_case(
     assignee=None,
     received_at: dt.datetime | None = None,
     files: Sequence = (),
+    inbound: InboundMessage | None = None,
     now: dt.datetime | None = None,
 ) -> Case:
     """APL-1: staff register an appeal or application received in the office, by phone, post or e-mail, with the
-    topic from the classifier and the date it came (a letter may have come earlier). It is registered at once."""
+    topic from the classifier and the date it came (a letter may have come earlier). It is registered at once.
+    An appeal written in a messenger is registered from the stored message (``inbound``): the case keeps the
+    messenger and the chat it came from, so the answer can go back there (APL-6); once per message."""
     now = _now(now)
     _require(actor, REGISTER)
     if channel not in STAFF_CHANNELS:
         raise DomainError(_("Choose how the appeal came."))
     if kind not in Kind.values:
         raise DomainError(_("Choose the kind of the appeal."))
+    messenger = messenger_chat = source_ref = ""
+    if inbound is not None:
+        if channel != Channel.MESSENGER or inbound.channel not in Messenger.values or not inbound.sender:
+            raise DomainError(_("Only a message the client wrote in a messenger is registered as a messenger appeal."))
+        source_ref = f"inbound:{inbound.pk}"
+        earlier = Case.objects.filter(source_ref=source_ref).first()
+        if earlier is not None:
+            raise DomainError(
+                _("An appeal has already been registered from this message: No. %(number)s.")
+                % {"number": earlier.number}
+            )
+        messenger, messenger_chat = inbound.channel, inbound.sender
+        text = text or inbound.text
+        received_at = received_at or inbound.received_at
     topic = _clean_topic(topic, required=True)
     texts = _clean_questions(text, questions)
     received_at = received_at or now
@@ -741,9 +822,18 @@ def register_case(
     phone = _clean_phone(phone)
     postal_address = _one_line(postal_address, MAX_ADDRESS)
     if answer_channel is None:
-        answer_channel = _default_answer_channel(channel, email=email, phone=phone, postal=postal_address)
-    if answer_channel and (email or phone or postal_address or account is not None):
-        _check_answer_channel(answer_channel, email=email, phone=phone, postal_address=postal_address, account=account)
+        answer_channel = _default_answer_channel(
+            channel, email=email, phone=phone, postal=postal_address, messenger_chat=messenger_chat
+        )
+    if answer_channel and (email or phone or postal_address or messenger_chat or account is not None):
+        _check_answer_channel(
+            answer_channel,
+            email=email,
+            phone=phone,
+            postal_address=postal_address,
+            account=account,
+            messenger_chat=messenger_chat,
+        )
     if assignee is not None and not may(assignee, WORK):
         raise DomainError(_("The executor must be a staff member who considers appeals."))
     checked = check_files(files)
@@ -768,13 +858,18 @@ def register_case(
             register=True,
             assignee=assignee,
             files=checked,
+            source_ref=source_ref,
+            messenger=messenger,
+            messenger_chat=messenger_chat,
         )
-        _audit(actor, "case.register", case, kind=kind, channel=channel, files=len(checked))
+        _audit(actor, "case.register", case, kind=kind, channel=channel, files=len(checked), messenger=messenger)
     return case
 
 
-def _default_answer_channel(channel: str, *, email: str, phone: str, postal: str) -> str:
+def _default_answer_channel(channel: str, *, email: str, phone: str, postal: str, messenger_chat: str = "") -> str:
     """APL-6: the answer goes the way the appeal came, when that way can carry it."""
+    if channel == Channel.MESSENGER and messenger_chat:
+        return AnswerChannel.MESSENGER
     if channel == Channel.EMAIL and email:
         return AnswerChannel.EMAIL
     if channel == Channel.PHONE and phone:
@@ -903,7 +998,12 @@ def set_answer_channel(
         phone = _clean_phone(phone) or case.phone
         postal_address = _one_line(postal_address, MAX_ADDRESS) or case.postal_address
         _check_answer_channel(
-            answer_channel, email=email, phone=phone, postal_address=postal_address, account=case.account
+            answer_channel,
+            email=email,
+            phone=phone,
+            postal_address=postal_address,
+            account=case.account,
+            messenger_chat=case.messenger_chat,
         )
         case.answer_channel, case.email, case.phone, case.postal_address = answer_channel, email, phone, postal_address
         if answer_channel == AnswerChannel.CABINET:

@@ -12,4 +12,5 @@ urlpatterns: list = [
     path("cabinet/cases/new/", views.case_new, name="case_new"),
     path("cabinet/cases/<str:number>/", views.case_detail, name="my_case"),
     path("cabinet/cases/<str:number>/files/<int:pk>/", views.case_file, name="my_case_file"),
+    path("cabinet/cases/<str:number>/letters/<int:pk>/", views.case_letter, name="my_case_letter"),
 ]

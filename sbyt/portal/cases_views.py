@@ -9,7 +9,7 @@ services'; their refusals are shown in their words, and nothing is saved."""
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django_ratelimit.core import is_ratelimited
 
-from sbyt.cases import queries, services
+from sbyt.cases import letters, queries, services
 from sbyt.cases.attachments import ALLOWED_ENDINGS, max_bytes, max_files
 from sbyt.cases.models import (
     APPEAL_KINDS,
@@ -423,6 +423,21 @@ def case_file(request, number: str, pk: int):
     response = FileResponse(
         handle, as_attachment=True, filename=attachment.original_name, content_type=attachment.content_type
     )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@client_required
+@require_GET
+def case_letter(request, number: str, pk: int):
+    """The answer letter sent by post (APL-3), as the PDF the client received on paper."""
+    case = _client_case(request, number)
+    message = case.messages.filter(pk=pk, direction="out", channel=AnswerChannel.POST).select_related("author").first()
+    if message is None:
+        raise Http404("letter")
+    response = HttpResponse(letters.message_letter(message), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{letters.letter_filename(message)}"'
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response

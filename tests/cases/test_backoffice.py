@@ -249,7 +249,7 @@ def test_files_and_letters_are_staff_only_and_audited(client, specialist, readin
     )
     message = services.send_final_answer(case=routed, text="Ответ письмом", actor=specialist)
     letter = client.get(f"/staff/cases/{routed.number}/letters/{message.pk}/")
-    assert letter.status_code == 200 and "Ответ письмом" in letter.content.decode()
+    assert letter.status_code == 200 and letter["Content-Type"] == "application/pdf"
 
 
 # --- the supervisor ---------------------------------------------------------------------------------------------
