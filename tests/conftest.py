@@ -39,3 +39,49 @@ def _seeds_after_flush(request):
         from tests.seeds import restore_seeds
 
         restore_seeds()
+
+
+# Headless Chromium for the browser tests, one per session for every test module (two Playwright instances in one
+# thread conflict): tests/browser/conftest.py holds the constants and helpers.
+@pytest.fixture(scope="session")
+def browser():
+    import os
+    import shutil
+    from pathlib import Path
+
+    from tests.browser.conftest import CHROMIUM
+
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run 'apt-get install chromium' (make test does it as root)")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls in the test are still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    from tests.browser.conftest import DESKTOP
+
+    context = browser.new_context(viewport=DESKTOP, locale="ru-RU")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.base_url = live_server.url
+    yield page
+    context.close()

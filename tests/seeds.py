@@ -9,6 +9,7 @@ from importlib import import_module
 SEEDS = (
     ("sbyt.offices.migrations.0003_services_priorities", "seed"),
     ("sbyt.cases.migrations.0002_seed", "seed"),
+    ("sbyt.billing.migrations.0002_rates_dues_roles", "seed"),
 )
 
 

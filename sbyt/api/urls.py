@@ -1,6 +1,6 @@
 from ninja import NinjaAPI
 
-from . import accounts, auth, cases, errors
+from . import accounts, auth, billing, cases, errors
 
 api = NinjaAPI(
     title="Sbyt API",
@@ -17,3 +17,4 @@ errors.install(api)
 api.add_router("/auth", auth.router)
 api.add_router("/accounts", accounts.router)
 api.add_router("/cases", cases.router)
+api.add_router("/billing", billing.router)

@@ -1,5 +1,15 @@
-"""URL patterns appended to the backoffice namespace (see its urls.py): billing."""
+"""URL patterns appended to the backoffice namespace (see its urls.py): billing runs and tariffs."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import billing_views
+
+urlpatterns: list = [
+    path("billing/runs/", billing_views.runs, name="billing_runs"),
+    path("billing/runs/start/", billing_views.start, name="billing_run_start"),
+    path("billing/runs/<int:pk>/", billing_views.run_detail, name="billing_run"),
+    path("billing/runs/<int:pk>/progress/", billing_views.run_progress, name="billing_run_progress"),
+    path("billing/runs/<int:pk>/resume/", billing_views.run_resume, name="billing_run_resume"),
+    path("billing/tariffs/", billing_views.tariffs, name="billing_tariffs"),
+    path("billing/tariffs/import/", billing_views.tariff_import, name="billing_tariff_import"),
+]

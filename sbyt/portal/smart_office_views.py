@@ -10,7 +10,7 @@ Ending a session (button, countdown) logs out and returns to the terminal's star
 
 Login and first-time registration are the cabinet's own pages; the video call books a video consultation
 (``/book/?office=<code>&kind=video``); the account details print from a print-friendly page. The certificate of
-no debt comes with billing (issue 4).
+no debt and the account statement are the cabinet's PDFs (``billing_views``: refused in words while there is a debt).
 """
 
 from urllib.parse import urlencode

@@ -4,6 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from sbyt.billing.demo import seed_billing_demo
 from sbyt.customers.demo import CLIENT_PASSWORD, MIN_ACCOUNTS, build_demo
 from sbyt.customers.models import Account
 from sbyt.offices.demo import print_offices_demo, seed_offices_demo
@@ -67,3 +68,9 @@ class Command(BaseCommand):
         for username, password, role in result.staff:
             out.write(f"  {username} / {password} — {role}")
         print_offices_demo(seed_offices_demo(), out.write)
+        billing = seed_billing_demo(seed=seed, showcase=[login.account for login in result.logins])
+        out.write("")
+        out.write(
+            f"Начисления: тарифы и нормативы филиалов, {billing.runs} расчётов за {len(billing.periods)} мес., "
+            f"счетов {billing.invoices}, оплат {billing.payments} (должников без оплат: {billing.debtors})."
+        )
