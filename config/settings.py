@@ -261,3 +261,19 @@ SBYT_MAIL_ROBOT_IMAP_FOLDER = os.environ.get("SBYT_MAIL_ROBOT_IMAP_FOLDER", "INB
 SBYT_MAIL_ROBOT_ADDRESS = os.environ.get("SBYT_MAIL_ROBOT_ADDRESS", "")
 SBYT_MAIL_ROBOT_POLL_SECONDS = int(os.environ.get("SBYT_MAIL_ROBOT_POLL_SECONDS", "20"))
 SBYT_MAIL_ROBOT_MAX_ATTACHMENT = int(os.environ.get("SBYT_MAIL_ROBOT_MAX_ATTACHMENT", str(2 * 1024 * 1024)))
+
+# Payments (docs/payments.md). The online provider: "sandbox" (a local page plays the bank: demo, development,
+# browser tests) or "yookassa" (ЮKassa API v3 through its SDK: shop id and secret key from the shop's settings).
+# The sandbox credits pretend money: it is the default only with SBYT_DEBUG on.
+SBYT_PAYMENT_PROVIDER = os.environ.get("SBYT_PAYMENT_PROVIDER", "sandbox" if DEBUG else "yookassa")
+SBYT_SANDBOX_EXPIRY_SECONDS = int(os.environ.get("SBYT_SANDBOX_EXPIRY_SECONDS", "900"))
+SBYT_YOOKASSA_SHOP_ID = os.environ.get("SBYT_YOOKASSA_SHOP_ID", "")
+SBYT_YOOKASSA_SECRET_KEY = os.environ.get("SBYT_YOOKASSA_SECRET_KEY", "")
+SBYT_YOOKASSA_API_URL = os.environ.get("SBYT_YOOKASSA_API_URL", "https://api.yookassa.ru/v3").rstrip("/")
+SBYT_YOOKASSA_TIMEOUT = float(os.environ.get("SBYT_YOOKASSA_TIMEOUT", "15"))
+# Notifications are accepted only from ЮKassa's published networks (plus these); off behind a proxy hiding them.
+SBYT_YOOKASSA_CHECK_IP = env_bool("SBYT_YOOKASSA_CHECK_IP", default=True)
+SBYT_YOOKASSA_TRUSTED_NETWORKS = env_list("SBYT_YOOKASSA_TRUSTED_NETWORKS")
+SBYT_YOOKASSA_RECEIPTS = env_bool("SBYT_YOOKASSA_RECEIPTS")  # send 54-ФЗ receipt data with each payment
+SBYT_YOOKASSA_VAT_CODE = int(os.environ.get("SBYT_YOOKASSA_VAT_CODE", "1"))
+SBYT_PAYMENT_MAX_AMOUNT = int(os.environ.get("SBYT_PAYMENT_MAX_AMOUNT", "500000"))  # rubles per online payment

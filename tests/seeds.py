@@ -10,6 +10,7 @@ SEEDS = (
     ("sbyt.offices.migrations.0003_services_priorities", "seed"),
     ("sbyt.cases.migrations.0002_seed", "seed"),
     ("sbyt.billing.migrations.0002_rates_dues_roles", "seed"),
+    ("sbyt.payments.migrations.0002_formats_roles", "seed"),
 )
 
 

@@ -1,6 +1,6 @@
 from ninja import NinjaAPI
 
-from . import accounts, auth, billing, cases, errors
+from . import accounts, auth, billing, cases, errors, payments
 
 api = NinjaAPI(
     title="Sbyt API",
@@ -17,4 +17,5 @@ errors.install(api)
 api.add_router("/auth", auth.router)
 api.add_router("/accounts", accounts.router)
 api.add_router("/cases", cases.router)
+api.add_router("/payments", payments.router)
 api.add_router("/billing", billing.router)
