@@ -56,6 +56,12 @@ messages: setup
 bench: setup
 	$(PY) bench/readings.py
 	$(PY) bench/readings.py --postgres
+	$(PY) bench/sms.py
+	$(PY) bench/office_queue.py --postgres
+	$(PY) bench/billing.py --postgres
+	$(PY) bench/bills.py
+	$(PY) bench/registry.py --postgres
+	$(PY) bench/search.py --postgres
 
 clean:
 	rm -rf $(VENV) db.sqlite3* var/

@@ -208,6 +208,9 @@ SBYT_OTP_MAX_ATTEMPTS = int(os.environ.get("SBYT_OTP_MAX_ATTEMPTS", "5"))
 SBYT_SITE_NAME = os.environ.get("SBYT_SITE_NAME", "Энергосбыт")
 SBYT_HEAD_OFFICE_EMAIL = os.environ.get("SBYT_HEAD_OFFICE_EMAIL", "")  # every complaints-book entry goes there
 SBYT_JITSI_URL = os.environ.get("SBYT_JITSI_URL", "https://meet.example.org")  # Jitsi Meet of video consultations
+SBYT_SITE_URL = os.environ.get("SBYT_SITE_URL", "")  # the public site, for absolute links in messages
+SBYT_CASES_SIGNATORY = os.environ.get("SBYT_CASES_SIGNATORY", "")  # position that signs answer letters
+SBYT_CASES_SIGNATORY_NAME = os.environ.get("SBYT_CASES_SIGNATORY_NAME", "")  # initials and surname under it
 
 # Upload limits; the largest file import_accounts reads (an XLSX may unpack to 10 times that).
 SBYT_IMPORT_MAX_BYTES = int(os.environ.get("SBYT_IMPORT_MAX_MB", "200")) * 1024 * 1024
