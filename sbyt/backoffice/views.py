@@ -416,10 +416,32 @@ def _card(request, account: Account, *, password: str | None = None, status: int
         "logins": account.logins.select_related("user").order_by("granted_at"),
         "password": password,
     }
+    context.update(_money_and_messages(account))
     from .cases_views import card_extras  # appeals, calls and the caller's identification (issue 6)
 
     context.update(card_extras(request, account), **(extra or {}))
     return render(request, "backoffice/client_card.html", context, status=status)
+
+
+CARD_ROWS = 6  # bills, payments and messages shown on the card: the latest; the full lists are one click away
+
+
+def _money_and_messages(account: Account) -> dict:
+    """The card's money and contact part (CC-3: everything about the client on one screen): the balance (the sum of
+    the ledger), the latest bills and payments, and the latest messages sent to the client's phone and e-mail."""
+    from sbyt.billing.queries import account_balance, invoices_of_account
+    from sbyt.messaging.models import OutboundMessage
+    from sbyt.payments.queries import payments_of_accounts
+
+    customer = account.customer
+    addresses = [value for value in (customer.phone, customer.email) if value]
+    messages = OutboundMessage.objects.filter(to__in=addresses).order_by("-created_at", "-id") if addresses else []
+    return {
+        "balance": account_balance(account),
+        "bills": list(invoices_of_account(account)[:CARD_ROWS]),
+        "payments": list(payments_of_accounts([account], limit=CARD_ROWS)),
+        "sent_messages": list(messages[:CARD_ROWS]),
+    }
 
 
 def _account_or_404(number: str) -> Account:

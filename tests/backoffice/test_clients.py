@@ -191,3 +191,34 @@ def test_issue_password_needs_post_and_staff(client, operator, client_user, acco
 
 def test_unknown_account_password_is_404(client, operator):
     assert as_user(client, operator).post("/staff/clients/999999999/password/").status_code == 404
+
+
+def test_card_shows_the_balance_bills_payments_and_messages_sent(client, operator, account):
+    """CC-3: everything about the client on one screen — the balance is the ledger's sum, the latest payments and the
+    messages sent to the client's phone or e-mail (and not other clients' messages)."""
+    import datetime as dt
+
+    from sbyt.billing.services import post_payment
+    from sbyt.messaging.services import send_sms
+
+    identify(operator, account)
+    post_payment(
+        account=account,
+        amount="150.00",
+        paid_on=dt.date(2026, 11, 2),
+        actor=None,
+        document_type="payment",
+        document_id="card-test-1",
+    )
+    send_sms(to=account.customer.phone, text="Показания приняты. Спасибо.", purpose="test")
+    send_sms(to="+79990000000", text="Чужое сообщение", purpose="test")
+    html = as_user(client, operator).get(card_url(account)).content.decode()
+    balance = html[html.index('id="card-balance"') :]
+    assert "Переплата: 150,00 ₽" in balance[:300]
+    assert 'id="card-bills"' in html and 'id="card-payments"' in html
+    assert "Показания приняты. Спасибо." in html and "Чужое сообщение" not in html
+
+
+def test_card_money_part_stays_hidden_until_the_caller_is_identified(client, operator, account):
+    html = as_user(client, operator).get(card_url(account)).content.decode()
+    assert 'id="card-balance"' not in html and 'id="card-messages"' not in html
