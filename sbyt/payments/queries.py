@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
 from sbyt.billing.queries import balances_of_accounts
@@ -32,7 +33,7 @@ def debts_of(accounts: Iterable[Account | int]) -> dict[int, Decimal]:
 def intent_by_token(token) -> PaymentIntent | None:
     try:
         return PaymentIntent.objects.prefetch_related("items__account").filter(token=token).first()
-    except Exception:  # not a UUID
+    except (ValidationError, ValueError):  # not a UUID; a database failure is not «not found» and propagates
         return None
 
 

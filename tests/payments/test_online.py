@@ -322,3 +322,10 @@ def test_a_declined_autopay_charge_is_not_credited_and_the_client_is_told(
     mandate.refresh_from_db()
     assert mandate.last_period == dt.date(2026, 11, 1)
     assert mail.outbox and account.number in mail.outbox[0].body
+
+
+@pytest.mark.parametrize("token", ["not-a-uuid", "", "12345"])
+def test_an_intent_token_that_is_not_a_uuid_finds_nothing(token):
+    from sbyt.payments.queries import intent_by_token
+
+    assert intent_by_token(token) is None
