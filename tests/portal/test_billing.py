@@ -312,6 +312,8 @@ def test_the_pages_in_a_real_browser_at_phone_and_desktop_width(page, branch):
 
     page.goto(page.base_url + url("account", contract))
     page.get_by_role("link", name=_("Charges and bills")).click()
+    page.wait_for_url(re.compile(r"/billing/$"))
+    page.locator("#balance-total").wait_for()  # is_visible() does not wait for the page the click opens
     assert page.locator("#balance-total").is_visible() and page.locator("svg rect.bar").count() == 4
     page.locator(".chart-table summary").click()
     assert page.locator(".chart-table table").is_visible()
