@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from django.db import models
 
 from .models import AuditEntry
+from .rows import insert
 
 Actor = object  # a user, a channel name ("sms", "import"), or None for the system
 
@@ -29,24 +30,28 @@ def _target_fields(target) -> dict:
 
 
 def audit(actor, action: str, target=None, *, account_number: str = "", **details) -> AuditEntry:
-    return AuditEntry.objects.create(
-        kind=AuditEntry.Kind.WRITE,
-        action=action,
-        account_number=account_number or "",
-        details=details,
-        **_actor_fields(actor),
-        **_target_fields(target),
+    return insert(
+        AuditEntry(
+            kind=AuditEntry.Kind.WRITE,
+            action=action,
+            account_number=account_number or "",
+            details=details,
+            **_actor_fields(actor),
+            **_target_fields(target),
+        )
     )
 
 
 def audit_view(actor, action: str, target=None, *, account_number: str = "", **details) -> AuditEntry:
-    return AuditEntry.objects.create(
-        kind=AuditEntry.Kind.VIEW,
-        action=action,
-        account_number=account_number or "",
-        details=details,
-        **_actor_fields(actor),
-        **_target_fields(target),
+    return insert(
+        AuditEntry(
+            kind=AuditEntry.Kind.VIEW,
+            action=action,
+            account_number=account_number or "",
+            details=details,
+            **_actor_fields(actor),
+            **_target_fields(target),
+        )
     )
 
 

@@ -258,32 +258,40 @@ class DatabaseDirectory:
 
         return MeterInfo(meter.pk, meter.serial, meter.zones, meter.status == Meter.Status.IN_SERVICE)
 
-    def _read(self, meters) -> list[MeterInfo]:
+    def _read(self, meters, locked) -> list[MeterInfo]:
+        """``meters`` (a queryset) read plainly outside a transaction; inside it, ``locked()`` (the same rows
+        locked, with their contract, account and branch)."""
         from django.db import transaction
-
-        from sbyt.metering.queries import lock_meters
 
         if not transaction.get_connection().in_atomic_block:
             return [self._info(m) for m in meters.only("id", "serial", "zones", "status")]
-        rows = list(lock_meters(meters))
+        rows = locked()
         self._loaded.update((m.pk, m) for m in rows)
         return [self._info(m) for m in rows]
 
     def meters(self, contract: str) -> list[MeterInfo] | None:
         from sbyt.customers.models import Contract
         from sbyt.metering.models import Meter
+        from sbyt.metering.queries import locked_meters_of_contract
 
         if not contract.isdigit() or not 3 <= len(contract) <= 20:
             return None
-        meters = self._read(Meter.objects.filter(contract__number=contract).order_by("id"))
+        meters = self._read(
+            Meter.objects.filter(contract__number=contract).order_by("id"), lambda: locked_meters_of_contract(contract)
+        )
         if not meters and not Contract.objects.filter(number=contract).exists():
             return None
         return [m for m in meters if m.in_service] or meters
 
     def meter(self, contract: str, meter_id: int) -> MeterInfo | None:
         from sbyt.metering.models import Meter
+        from sbyt.metering.queries import locked_meter
 
-        found = self._read(Meter.objects.filter(pk=meter_id, contract__number=contract))
+        def locked():
+            found = locked_meter(meter_id, contract_number=contract)
+            return [found] if found else []
+
+        found = self._read(Meter.objects.filter(pk=meter_id, contract__number=contract), locked)
         return found[0] if found else None
 
     def submit(self, meter: MeterInfo, values: list[str], *, channel: str, sender: str, at: dt.datetime):

@@ -25,8 +25,9 @@ from django.utils.translation import gettext as _
 
 from sbyt.core.audit import audit
 from sbyt.core.errors import DomainError
+from sbyt.core.rows import insert
 
-from . import dialogue
+from . import dialogue, sql
 from .models import Conversation, InboundMessage
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ def receive_text(
         if message is None:  # not a duplicate: something else refused the row
             raise
         return _process(message.pk, duplicate=True)
-    return _process(message.pk)
+    return _process(message.pk, stored=message)
 
 
 def _store(**fields) -> InboundMessage:
@@ -117,26 +118,35 @@ def _store(**fields) -> InboundMessage:
     (one round trip); inside the caller's transaction a savepoint, so that a duplicate leaves it usable."""
     if transaction.get_connection().in_atomic_block:
         with transaction.atomic():
-            return InboundMessage.objects.create(**fields)
-    return InboundMessage.objects.create(**fields)
+            return insert(InboundMessage(**fields))
+    return insert(InboundMessage(**fields))
 
 
-def _process(message_id: int, *, duplicate: bool = False, retry: bool = False, actor=None) -> InboundResult:
+def _process(
+    message_id: int, *, duplicate: bool = False, retry: bool = False, actor=None, stored: InboundMessage | None = None
+) -> InboundResult:
     """Run the dialogue for a stored message, once. A duplicate waits for the first delivery's processing (row
-    lock) and gets its reply; a message still ``received`` (its first processing never ran) is processed now."""
+    lock) and gets its reply; a message still ``received`` (its first processing never ran) is processed now.
+    ``stored``: the message just stored by this request (the common case), locked without reading it again."""
     try:
         with transaction.atomic():
-            message = InboundMessage.objects.select_for_update().defer("raw").get(pk=message_id)
+            if stored is not None:
+                message = stored
+                message.status = sql.lock_message(message.pk)
+            else:
+                message = InboundMessage.objects.select_for_update().defer("raw").get(pk=message_id)
             if message.status == InboundMessage.Status.FAILED and retry:
                 message.status = InboundMessage.Status.RECEIVED
             if message.status != InboundMessage.Status.RECEIVED:
+                if stored is not None:  # processed meanwhile (not expected for a row this request stored)
+                    message = InboundMessage.objects.defer("raw").get(pk=message_id)
                 return InboundResult(message.reply or try_later_text(), message, duplicate)
             message.attempts += 1
             reply, reason = _run_dialogue(message)
             message.status = InboundMessage.Status.PROCESSED
             message.reply, message.reason, message.error = reply, reason, ""
             message.processed_at = timezone.now()
-            message.save(update_fields=["status", "reply", "reason", "error", "processed_at", "attempts"])
+            sql.finish_message(message)
             if retry:  # an operator's action; a normal processing is recorded by the message row itself
                 audit(actor, "inbound.retry", message, channel=message.channel, reason=reason)
             return InboundResult(reply, message, duplicate)
@@ -162,33 +172,18 @@ def _fail(message_id: int, exc: Exception, *, duplicate: bool, actor=None) -> In
 def _run_dialogue(message: InboundMessage) -> tuple[str, str]:
     """The dialogue step with the sender's stored state; the new state is kept. Inside the caller's transaction."""
     now = message.received_at
-    # At most one row (unique channel + sender): no ORDER BY needed.
-    found = Conversation.objects.select_for_update().filter(channel=message.channel, sender=message.sender)[:1]
-    conversation = next(iter(found), None)
+    conversation = sql.lock_conversation(message.channel, message.sender)  # (id, state) or None
     # The stored state goes to the engine even when it has expired: the engine itself refuses to continue an
     # expired dialogue and tells the client the time has run out (rather than answering with the general help).
-    state = conversation.state if conversation is not None else None
+    state = conversation[1] if conversation is not None else None
     outcome = dialogue.handle(state=state, text=message.text, channel=message.channel, sender=message.sender, now=now)
     if outcome.state is None:
         if conversation is not None:
-            conversation.delete()
+            sql.delete_conversation(conversation[0])
     else:
         # One statement whether or not the row exists: a second message of the same sender may have created it
         # since it was read (the unique (channel, sender) decides; no savepoint needed).
-        Conversation.objects.bulk_create(
-            [
-                Conversation(
-                    channel=message.channel,
-                    sender=message.sender,
-                    state=outcome.state,
-                    expires_at=now + dialogue.STATE_TTL,
-                    updated_at=timezone.now(),
-                )
-            ],
-            update_conflicts=True,
-            unique_fields=["channel", "sender"],
-            update_fields=["state", "expires_at", "updated_at"],
-        )
+        sql.save_conversation(message.channel, message.sender, outcome.state, now + dialogue.STATE_TTL, timezone.now())
     return outcome.reply, outcome.reason
 
 

@@ -4,10 +4,12 @@ import datetime as dt
 from collections.abc import Iterable
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from sbyt.core.periods import add_months
+from sbyt.core.rows import Joined
 from sbyt.core.timezones import local_now
 
 from .models import Meter, Reading, ReadingWindow
@@ -59,6 +61,27 @@ def lock_meters(meters: QuerySet) -> QuerySet:
     return meters.select_for_update(of=("self",)).select_related("contract__account__branch")
 
 
+# The same lock for the text channels' every message, with the statement built once (``core.rows``).
+_LOCKED = "contract__account__branch"
+_locked_of_contract = Joined(Meter, _LOCKED, where="t1.number = %s", order="t0.id", lock=True)
+_locked_by_id = Joined(Meter, _LOCKED, where="t0.id = %s", lock=True)
+_locked_by_id_of_contract = Joined(Meter, _LOCKED, where="t0.id = %s AND t1.number = %s", lock=True)
+
+
+def locked_meters_of_contract(number: str) -> list[Meter]:
+    """``lock_meters(Meter.objects.filter(contract__number=number).order_by("id"))``."""
+    return _locked_of_contract.fetch([number])
+
+
+def locked_meter(pk: int, *, contract_number: str | None = None) -> Meter | None:
+    """``lock_meters(Meter.objects.filter(pk=pk[, contract__number=…]))``'s one row, or None."""
+    if contract_number is None:
+        rows = _locked_by_id.fetch([pk])
+    else:
+        rows = _locked_by_id_of_contract.fetch([pk, contract_number])
+    return rows[0] if rows else None
+
+
 def meter_facts(meter: Meter, today: dt.date, *, resource: str) -> MeterFacts:
     return MeterFacts(
         zones=meter.zones,
@@ -84,12 +107,17 @@ def past_reading(reading: Reading, tz_name: str) -> PastReading:
     )
 
 
+_live_since = Joined(
+    Reading,
+    "",
+    where=f"t0.meter_id = %s AND t0.status IN ({', '.join(['%s'] * len(LIVE))}) AND t0.period >= %s",
+    order="t0.period DESC, t0.received_at DESC",
+)
+
+
 def live_readings(meter_id: int, since_period: dt.date) -> list[Reading]:
-    return list(
-        Reading.objects.filter(meter_id=meter_id, status__in=LIVE, period__gte=since_period).order_by(
-            "-period", "-received_at"
-        )
-    )
+    """``Reading.objects.filter(meter_id=…, status__in=LIVE, period__gte=…).order_by("-period", "-received_at")``."""
+    return _live_since.fetch([meter_id, *LIVE, connection.ops.adapt_datefield_value(since_period)])
 
 
 def reading_context(meter_id: int, period: dt.date) -> tuple[Reading | None, Reading | None, Reading | None]:

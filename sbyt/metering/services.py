@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from sbyt.core.audit import audit
 from sbyt.core.errors import DomainError, PermissionDenied
 from sbyt.core.periods import month_start
+from sbyt.core.rows import insert
 from sbyt.core.timezones import local_now
 
 from . import queries
@@ -76,7 +77,10 @@ def submit_reading(
     # No savepoint of its own: inside a channel's transaction a failure here fails that whole step anyway.
     with transaction.atomic(savepoint=False):
         if not locked:
-            meter = queries.lock_meters(Meter.objects.filter(pk=meter.pk)).get()
+            found = queries.locked_meter(meter.pk)
+            if found is None:
+                raise Meter.DoesNotExist(meter.pk)
+            meter = found
         contract = meter.contract
         branch = contract.account.branch
         local_day = local_now(branch.time_zone, received_at).date()
@@ -144,20 +148,22 @@ def _record(*, meter, decision, parsed, raw, current_row, local_day, received_at
     else:
         status = Reading.Status.REJECTED
         period = decision.period or month_start(local_day)
-    return Reading.objects.create(
-        meter=meter,
-        period=period,
-        t1=values[0],
-        t2=values[1],
-        t3=values[2],
-        raw=raw,
-        received_at=received_at,
-        channel=channel,
-        submitted_by=actor if getattr(actor, "is_authenticated", False) else None,
-        source=source[:120],
-        status=status,
-        reason=decision.reason.value,
-        is_rollover=decision.is_rollover,
+    return insert(
+        Reading(
+            meter=meter,
+            period=period,
+            t1=values[0],
+            t2=values[1],
+            t3=values[2],
+            raw=raw,
+            received_at=received_at,
+            channel=channel,
+            submitted_by=actor if getattr(actor, "is_authenticated", False) else None,
+            source=source[:120],
+            status=status,
+            reason=decision.reason.value,
+            is_rollover=decision.is_rollover,
+        )
     )
 
 
