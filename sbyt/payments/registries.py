@@ -31,7 +31,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -53,7 +53,11 @@ from .models import Payment, Registry, RegistryFormat, SuspenseItem
 
 log = logging.getLogger(__name__)
 
+# Lines per transaction. PostgreSQL: larger chunks measured faster (bench/registry.py: 100 000 lines 12.9 s with
+# 5 000, 10.6 s with 25 000 — the fixed work of a chunk, its commit and its lookups, is paid fewer times); SQLite
+# keeps smaller ones, its writer lock is held for the whole chunk.
 CHUNK_SIZE = 5_000
+CHUNK_SIZE_POSTGRES = 25_000
 IMPORT_PERMISSION = "payments.import_registry"
 EXPORT_PERMISSION = "payments.export_debt_registry"
 _PAYMENT_COLUMNS = (
@@ -189,7 +193,7 @@ class _Run:
         return f"{self.prefix}:{line.no}"
 
 
-def import_registry(*, registry: Registry, actor, progress=None, chunk_size: int = CHUNK_SIZE) -> Registry:
+def import_registry(*, registry: Registry, actor, progress=None, chunk_size: int | None = None) -> Registry:
     """Check and import a received registry (or resume one that failed). Returns it with its report."""
     _guard(actor, IMPORT_PERMISSION, _("You are not allowed to import payment registries."))
     startable = (Registry.Status.RECEIVED, Registry.Status.FAILED)
@@ -199,6 +203,8 @@ def import_registry(*, registry: Registry, actor, progress=None, chunk_size: int
     registry.refresh_from_db()
     if not taken:
         return registry  # imported, refused, or another worker has it
+    if chunk_size is None:
+        chunk_size = CHUNK_SIZE_POSTGRES if connection.vendor == "postgresql" else CHUNK_SIZE
     layout = reader.Layout.of(registry.format)
     try:
         parsed = reader.read(bytes(registry.content), layout)
