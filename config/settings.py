@@ -270,6 +270,7 @@ SBYT_MAIL_ROBOT_MAX_ATTACHMENT = int(os.environ.get("SBYT_MAIL_ROBOT_MAX_ATTACHM
 # The sandbox credits pretend money: it is the default only with SBYT_DEBUG on.
 SBYT_PAYMENT_PROVIDER = os.environ.get("SBYT_PAYMENT_PROVIDER", "sandbox" if DEBUG else "yookassa")
 SBYT_SANDBOX_EXPIRY_SECONDS = int(os.environ.get("SBYT_SANDBOX_EXPIRY_SECONDS", "900"))
+SBYT_SANDBOX_REFUND = os.environ.get("SBYT_SANDBOX_REFUND", "success")  # sandbox refunds: success | pending | decline
 SBYT_YOOKASSA_SHOP_ID = os.environ.get("SBYT_YOOKASSA_SHOP_ID", "")
 SBYT_YOOKASSA_SECRET_KEY = os.environ.get("SBYT_YOOKASSA_SECRET_KEY", "")
 SBYT_YOOKASSA_API_URL = os.environ.get("SBYT_YOOKASSA_API_URL", "https://api.yookassa.ru/v3").rstrip("/")

@@ -1,10 +1,12 @@
 """Payments in the staff workspace: bank and post registries (upload with a progress bar, the report), the unmatched
-payments to assign by hand, the office cash desk with its receipt, refunds and the outbound debt registry.
+payments to assign by hand, the office cash desk with its receipt, refunds (an online payment's through its provider)
+and the outbound debt registry.
 
 Roles: «Бухгалтер по платежам» (registries, unmatched payments, refunds, debt registry), «Кассир» (the desk). Every
 change goes through ``sbyt.payments`` services; every look at a client's data is audited."""
 
 import datetime as dt
+import uuid
 
 from django import forms
 from django.contrib import messages
@@ -27,7 +29,7 @@ from sbyt.customers.queries import contracts_with_meters, find_account
 from sbyt.metering.queries import last_accepted_by_meter
 from sbyt.payments import queries, services
 from sbyt.payments.documents import receipt_pdf
-from sbyt.payments.models import Payment, Registry, SuspenseItem
+from sbyt.payments.models import ONLINE_CHANNELS, Payment, RefundRequest, Registry, SuspenseItem
 from sbyt.payments.registries import debt_registry, receive_registry
 from sbyt.payments.tasks import import_registry_task
 
@@ -107,8 +109,17 @@ class DeskForm(forms.Form):
 
 
 class RefundForm(forms.Form):
-    amount = forms.CharField(label=gettext_lazy("Amount, ₽"), max_length=16)
-    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=300)
+    amount = forms.CharField(
+        label=gettext_lazy("Amount, ₽"), max_length=16, widget=forms.TextInput(attrs={"inputmode": "decimal"})
+    )
+    reason = forms.CharField(label=gettext_lazy("Reason for the refund"), max_length=300)
+    key = forms.UUIDField(  # the form's own idempotence key: the same form submitted twice is one refund
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": gettext_lazy("The refund form is out of date; open the payment again."),
+            "invalid": gettext_lazy("The refund form is out of date; open the payment again."),
+        },
+    )
 
 
 class DebtRegistryForm(forms.Form):
@@ -328,16 +339,39 @@ def _payment_or_404(request, pk) -> Payment:
     return payment
 
 
+REFUND_LEVELS = {
+    RefundRequest.Status.SUCCEEDED: messages.SUCCESS,
+    RefundRequest.Status.PENDING: messages.WARNING,
+    RefundRequest.Status.CREATED: messages.WARNING,
+    RefundRequest.Status.CANCELED: messages.ERROR,
+    RefundRequest.Status.FAILED: messages.ERROR,
+}
+PROVIDER_NAMES = {"yookassa": "ЮKassa", "sandbox": gettext_lazy("the sandbox bank")}
+
+
+def _refund_rows(payment: Payment) -> list[dict]:
+    rows = [
+        {"request": r, "document": r.document, "message": services.refund_message(r)}
+        for r in queries.refund_requests_of(payment)
+    ]
+    linked = {row["document"].pk for row in rows if row["document"] is not None}
+    rows += [
+        {"request": None, "document": d, "message": ""} for d in payment.refunds.order_by("id") if d.pk not in linked
+    ]
+    return rows
+
+
 @staff_permission(VIEW_PAYMENT)
 @no_store
 @require_http_methods(["GET", "POST"])
 def payment_detail(request, pk):
     payment = _payment_or_404(request, pk)
-    form = RefundForm(request.POST or None) if request.user.has_perm(REFUND) else None
-    status = 200
+    may_refund = request.user.has_perm(REFUND)
+    form, status = None, 200
     if request.method == "POST":
-        if form is None:
+        if not may_refund:
             raise PermissionDenied
+        form = RefundForm(request.POST)
         if form.is_valid():
             try:
                 refund = services.refund_payment(
@@ -345,18 +379,25 @@ def payment_detail(request, pk):
                     amount=form.cleaned_data["amount"],
                     reason=form.cleaned_data["reason"],
                     actor=request.user,
+                    idempotence_key=form.cleaned_data["key"],
                 )
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
-                messages.success(request, _("The refund is recorded as a new document."))
-                return redirect("backoffice:payment", pk=refund.pk)
+                messages.add_message(request, REFUND_LEVELS[refund.status], services.refund_message(refund))
+                return redirect("backoffice:payment", pk=refund.document_id or payment.pk)
         status = 400
+    left = queries.refundable(payment)
+    if form is None and may_refund and left > 0:
+        form = RefundForm(initial={"key": uuid.uuid4()})
+    intent = payment.intent if payment.channel in ONLINE_CHANNELS and payment.intent_id else None
     context = {
         "payment": payment,
         "receipt": queries.receipt(payment),
-        "refunds": payment.refunds.order_by("id"),
+        "refunds": _refund_rows(payment),
         "form": form if payment.kind == Payment.Kind.PAYMENT else None,
+        "left": left,
+        "provider": PROVIDER_NAMES.get(intent.provider, intent.provider) if intent else "",
     }
     return render(request, TEMPLATES + "payment.html", context, status=status)
 

@@ -5,7 +5,16 @@ from django.contrib import admin
 
 from sbyt.customers.admin import AuditedClientDataMixin
 
-from .models import AutopayMandate, Payment, PaymentIntent, ProviderEvent, Registry, RegistryFormat, SuspenseItem
+from .models import (
+    AutopayMandate,
+    Payment,
+    PaymentIntent,
+    ProviderEvent,
+    RefundRequest,
+    Registry,
+    RegistryFormat,
+    SuspenseItem,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -42,6 +51,14 @@ class PaymentIntentAdmin(ReadOnlyAdmin):
     list_display = ["token", "provider", "status", "amount", "source", "created_at", "checks"]
     list_filter = ["status", "provider", "source"]
     search_fields = ["token", "provider_payment_id"]
+
+
+@admin.register(RefundRequest)
+class RefundRequestAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "payment", "provider", "status", "amount", "actor_label", "created_at", "checks"]
+    list_filter = ["status", "provider"]
+    search_fields = ["provider_refund_id", "idempotence_key"]
+    list_select_related = ["payment__account"]
 
 
 @admin.register(ProviderEvent)

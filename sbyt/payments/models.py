@@ -2,7 +2,8 @@
 registries with their suspense lines, autopay mandates, and the registry layouts (configuration as data).
 
 A ``Payment`` is money the supplier has received for an account: written once by ``services`` (or the registry
-import in ``registries``), never edited; a refund is a new ``Payment`` of kind «возврат» pointing at the first.
+import in ``registries``), never edited; a refund is a new ``Payment`` of kind «возврат» pointing at the first,
+posted from a ``RefundRequest`` (for an online payment only once the provider has returned the money).
 ``(channel, external_id)`` is unique: a replayed notification or a re-imported registry line credits nothing twice.
 Everything inbound is stored raw before it is processed (``ProviderEvent``, ``Registry.content``)."""
 
@@ -211,6 +212,68 @@ class ProviderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.event} {self.object_id}"
+
+
+class RefundRequest(models.Model):
+    """A staff refund of a payment. For an online payment (card, SBP) the provider is asked to return the money to the
+    card; the refund document (a ``Payment`` of kind «возврат», ``document``) is posted only when the provider reports
+    it succeeded. For any other payment the money goes back outside Sbyt and the document is posted at once.
+    ``idempotence_key`` is the refund form's own key: the same form submitted twice is one refund."""
+
+    class Status(models.TextChoices):
+        CREATED = "created", "отправляется в платёжный сервис"
+        PENDING = "pending", "выполняется платёжным сервисом"
+        SUCCEEDED = "succeeded", "выполнен"
+        CANCELED = "canceled", "отклонён платёжным сервисом"
+        FAILED = "failed", "не выполнен"
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refund_requests")
+    idempotence_key = models.UUIDField("ключ идемпотентности", unique=True)
+    provider = models.CharField(
+        "платёжный сервис", max_length=16, blank=True, help_text="Empty: the money goes back outside Sbyt"
+    )
+    provider_refund_id = models.CharField("идентификатор возврата у сервиса", max_length=64, blank=True)
+    amount = money_field("сумма, ₽", validators=[MinValueValidator(0)])
+    reason = models.CharField("причина", max_length=300)
+    status = models.CharField("состояние", max_length=10, choices=Status.choices, default=Status.CREATED)
+    cancel_reason = models.CharField("причина отказа сервиса", max_length=100, blank=True)
+    error = models.CharField("ошибка", max_length=300, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField("кем оформлен", max_length=120, blank=True)
+    created_at = models.DateTimeField("оформлен", default=timezone.now)
+    checked_at = models.DateTimeField("проверен у сервиса", null=True, blank=True)
+    checks = models.PositiveIntegerField("обращений к сервису", default=0)
+    finished_at = models.DateTimeField("завершён", null=True, blank=True)
+    document = models.OneToOneField(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name="документ возврата"
+    )
+
+    class Meta:
+        verbose_name = "возврат платежа (заявка)"
+        verbose_name_plural = "возвраты платежей (заявки)"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "checked_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provider_refund_id"],
+                condition=~Q(provider_refund_id=""),
+                name="uniq_refund_provider_id",
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} ₽ ({self.get_status_display()})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.CANCELED, self.Status.FAILED)
+
+    @property
+    def online(self) -> bool:
+        return bool(self.provider)
 
 
 class AutopayMandate(models.Model):
@@ -425,6 +488,32 @@ class SandboxCharge(models.Model):
     class Meta:
         verbose_name = "платёж песочницы"
         verbose_name_plural = "платежи песочницы"
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class SandboxRefund(models.Model):
+    """The sandbox provider's refunds of its payments (demo and tests only)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "выполняется"
+        SUCCEEDED = "succeeded", "выполнен"
+        CANCELED = "canceled", "отклонён"
+
+    id = models.CharField(primary_key=True, max_length=40)
+    charge = models.ForeignKey(SandboxCharge, on_delete=models.CASCADE, related_name="refunds")
+    idempotence_key = models.CharField(max_length=64, unique=True)
+    amount = money_field("сумма, ₽")
+    description = models.CharField("основание", max_length=250, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    cancel_reason = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "возврат песочницы"
+        verbose_name_plural = "возвраты песочницы"
 
     def __str__(self) -> str:
         return self.id

@@ -6,14 +6,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
 
 from sbyt.billing.queries import balances_of_accounts
 from sbyt.customers.models import Account, Contract
 from sbyt.customers.queries import find_account
 from sbyt.metering.models import Meter, Reading
 
-from .models import AutopayMandate, Payment, PaymentIntent, Registry, RegistryFormat, SuspenseItem
+from .models import AutopayMandate, Payment, PaymentIntent, RefundRequest, Registry, RegistryFormat, SuspenseItem
 
 ZERO = Decimal("0.00")
 
@@ -23,6 +23,24 @@ def payments_of_accounts(accounts: Iterable[Account | int], *, limit: int | None
     ids = [a if isinstance(a, int) else a.pk for a in accounts]
     payments = Payment.objects.filter(account_id__in=ids).select_related("account").order_by("-paid_at", "-id")
     return payments[:limit] if limit else payments
+
+
+def refundable(payment: Payment) -> Decimal:
+    """What is left to refund of a payment: its amount less the refunds posted and those still at the provider."""
+    if payment.kind != Payment.Kind.PAYMENT:
+        return ZERO
+    posted = payment.refunds.aggregate(total=Sum("amount"))["total"] or ZERO
+    in_flight = (
+        payment.refund_requests.filter(
+            status__in=[RefundRequest.Status.CREATED, RefundRequest.Status.PENDING]
+        ).aggregate(total=Sum("amount"))["total"]
+        or ZERO
+    )
+    return max(payment.amount - posted - in_flight, ZERO)
+
+
+def refund_requests_of(payment: Payment) -> QuerySet:
+    return payment.refund_requests.select_related("document").order_by("created_at", "id")
 
 
 def debts_of(accounts: Iterable[Account | int]) -> dict[int, Decimal]:

@@ -6,7 +6,11 @@ Every credited payment is a new ``Payment`` row (unique ``(channel, external_id)
 period the payer named first, else the oldest debt. Online payments are credited only from what the provider's API
 reports (``refresh_intent``), never from a notification's own words; a cancelled payment is never credited; a replayed
 notification finds its order already final and changes nothing. The client's confirmation (e-mail, else SMS) is
-queued in the same transaction and leaves after the commit (PAY-3: within 5 minutes)."""
+queued in the same transaction and leaves after the commit (PAY-3: within 5 minutes).
+
+Refunds (``refund_payment``) are ``RefundRequest`` rows: an online payment's money goes back through its provider and
+the refund document is posted only on the provider's «succeeded» (by the refund's id, once); the others are posted at
+once (the money goes back outside Sbyt)."""
 
 import datetime as dt
 import hashlib
@@ -21,9 +25,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from sbyt.billing.models import LedgerEntry
 from sbyt.billing.queries import account_debt
@@ -41,15 +46,18 @@ from sbyt.metering.services import ReadingResult, submit_reading
 
 from .ledger import DOCUMENT_TYPE
 from .models import (
+    ONLINE_CHANNELS,
     AutopayMandate,
     IntentItem,
     Payment,
     PaymentChannel,
     PaymentIntent,
     ProviderEvent,
+    RefundRequest,
     SuspenseItem,
 )
-from .providers import ForgedNotification, ProviderError, RemotePayment, get_provider
+from .providers import ForgedNotification, ProviderError, ProviderRefused, RemotePayment, RemoteRefund, get_provider
+from .queries import refundable
 
 log = logging.getLogger(__name__)
 
@@ -452,6 +460,8 @@ def receive_notification(
     except ValueError as exc:  # an unknown provider name
         _event_status(event, ProviderEvent.Status.REFUSED, str(exc))
         return NotificationResult(event)
+    if notification.event.startswith("refund."):
+        return _refund_notification(event, provider, notification.object_id, actor)
     intent = PaymentIntent.objects.filter(provider=provider, provider_payment_id=notification.object_id).first()
     if intent is None:
         _event_status(event, ProviderEvent.Status.IGNORED, "no order with this payment id")
@@ -464,6 +474,22 @@ def receive_notification(
         _event_status(event, ProviderEvent.Status.FAILED, f"{type(exc).__name__}: {exc}")
         return NotificationResult(event)
     _event_status(event, ProviderEvent.Status.PROCESSED, intent.get_status_display())
+    return NotificationResult(event)
+
+
+def _refund_notification(event: ProviderEvent, provider: str, refund_id: str, actor) -> NotificationResult:
+    """``refund.succeeded``: the refund it names is re-checked through the provider's API, as a payment is."""
+    request = RefundRequest.objects.filter(provider=provider, provider_refund_id=refund_id).first()
+    if request is None:
+        _event_status(event, ProviderEvent.Status.IGNORED, "no refund with this id")
+        return NotificationResult(event)
+    try:
+        request = refresh_refund(request=request, actor=actor)
+    except Exception as exc:
+        log.exception("notification %s failed", event.pk)
+        _event_status(event, ProviderEvent.Status.FAILED, f"{type(exc).__name__}: {exc}")
+        return NotificationResult(event)
+    _event_status(event, ProviderEvent.Status.PROCESSED, f"refund {request.pk}: {request.get_status_display()}")
     return NotificationResult(event)
 
 
@@ -568,7 +594,7 @@ def take_office_payment(
     return DeskResult(payment, results)
 
 
-# ------------------------------------------------------------------------------------------ suspense, refunds
+# ------------------------------------------------------------------------------------------------- suspense
 
 
 def assign_suspense(
@@ -631,73 +657,364 @@ def return_suspense(*, item: SuspenseItem, actor, note: str) -> SuspenseItem:
     return item
 
 
-def refund_payment(*, payment: Payment, amount, reason: str, actor) -> Payment:
-    """A refund is a new document: a ``Payment`` of kind «возврат» pointing at the first, posted back to the
-    ledger on the contracts the payment went to. The first payment is never touched."""
+# ---------------------------------------------------------------------------------------------------------- refunds
+
+REFUND_RESEND_WINDOW = dt.timedelta(hours=23)  # ЮKassa keeps an idempotence key for 24 hours
+NO_ANSWER = "no_answer"  # our own cancel_reason: the provider never answered the request
+
+
+def _online_intent(payment: Payment) -> PaymentIntent | None:
+    """The online order a card or SBP payment came from: its money goes back through that order's provider."""
+    if payment.channel not in ONLINE_CHANNELS or payment.intent_id is None:
+        return None
+    intent = payment.intent
+    return intent if intent.provider_payment_id else None
+
+
+def _idempotence_key(value) -> uuid.UUID:
+    if value is None or value == "":
+        return uuid.uuid4()
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise DomainError(_("The refund form is out of date; open the payment again.")) from None
+
+
+def refund_payment(*, payment: Payment, amount, reason: str, actor, idempotence_key=None) -> RefundRequest:
+    """A staff refund (PAY: «a correction is a new document»). The first payment is never touched.
+
+    An online payment (card, SBP): the provider is asked to return the money to the payer first; the refund document
+    (a ``Payment`` of kind «возврат»: ``request.document``) and its ledger entries are posted only when the provider
+    says «succeeded» — now, or later through ``refresh_refund`` (a notification, the periodic re-check). «pending»
+    waits; «canceled» and a refused request post nothing. Any other payment: the money goes back outside Sbyt and the
+    document is posted at once. ``idempotence_key`` (the form's own key, sent to the provider): the same key again
+    returns the same request, nothing is done twice. Look at ``request.status``."""
     _guard_permission(actor, REFUND_PERMISSION, _("You are not allowed to refund payments."))
-    amount = _positive(amount)
-    if not reason.strip():
+    amount = parse_money(amount)
+    if amount <= 0:
+        raise DomainError(_("The amount must be greater than zero."))
+    reason = (reason or "").strip()
+    if not reason:
         raise DomainError(_("Give the reason for the refund."))
+    key = _idempotence_key(idempotence_key)
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().select_related("account__branch").get(pk=payment.pk)
+        payment = (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("account__branch", "intent")
+            .get(pk=payment.pk)
+        )
+        existing = RefundRequest.objects.filter(idempotence_key=key).first()
+        if existing is not None:  # the same form again: the refund it already asked for
+            if existing.payment_id != payment.pk or existing.amount != amount:
+                raise DomainError(_("The refund form is out of date; open the payment again."))
+            return existing
         if payment.kind != Payment.Kind.PAYMENT:
             raise DomainError(_("Only a payment can be refunded."))
-        refunded = payment.refunds.aggregate(total=Sum("amount"))["total"] or ZERO
-        if amount > payment.amount - refunded:
-            raise DomainError(
-                _("At most %(amount)s of this payment is left to refund.")
-                % {"amount": rubles(payment.amount - refunded)}
-            )
-        account = payment.account
-        refund = Payment.objects.create(
-            kind=Payment.Kind.REFUND,
-            channel=payment.channel,
-            external_id=f"refund:{payment.pk}:{payment.refunds.count() + 1}",
-            account=account,
-            contract=payment.contract,
+        left = refundable(payment)
+        if amount > left:
+            raise DomainError(_("At most %(amount)s of this payment is left to refund.") % {"amount": rubles(left)})
+        intent = _online_intent(payment)
+        request = RefundRequest.objects.create(
+            payment=payment,
+            idempotence_key=key,
+            provider=intent.provider if intent else "",
             amount=amount,
-            period=payment.period,
-            paid_at=timezone.now(),
-            paid_on=_local_today(account),
-            payer=payment.payer,
-            refund_of=payment,
+            reason=reason[:300],
+            requested_by=actor,
             actor_label=_label(actor),
-            note=reason.strip()[:300],
         )
-        shares = list(
-            LedgerEntry.objects.filter(
-                kind=LedgerEntry.Kind.PAYMENT, document_type=DOCUMENT_TYPE, document_id=str(payment.pk)
-            ).order_by("-id")
+        if intent is None:
+            _post_refund(request, actor, external_id=f"refund:{payment.pk}:{payment.refunds.count() + 1}")
+            return request
+        audit(
+            actor,
+            "payments.refund_request",
+            request,
+            account_number=payment.account.number,
+            payment=payment.pk,
+            amount=str(amount),
+            provider=request.provider,
+            reason=request.reason,
         )
-        left, entries = amount, []
-        for share in shares:
-            if left <= 0:
-                break
-            part = min(left, -share.amount)
-            if part <= 0:
-                continue
-            entries.append((share.contract_id, part))
-            left -= part
-        if left > 0:
-            entries.append((shares[0].contract_id if shares else None, left))
-        LedgerEntry.objects.bulk_create(
-            [
-                LedgerEntry(
-                    account=account,
-                    contract_id=contract_id,
-                    kind=LedgerEntry.Kind.PAYMENT,
-                    amount=part,
-                    period=payment.period,
-                    value_date=refund.paid_on,
-                    document_type=DOCUMENT_TYPE,
-                    document_id=str(refund.pk),
-                    note=_("Refund of payment No. %(number)s") % {"number": payment.pk},
-                )
-                for contract_id, part in entries
-            ]
+    return _send_refund(request, actor)
+
+
+def _send_refund(request: RefundRequest, actor) -> RefundRequest:
+    """Ask the provider for the refund (again, with the same key, when its first answer was lost)."""
+    payment = request.payment
+    try:
+        remote = get_provider(request.provider).create_refund(
+            payment.intent.provider_payment_id,
+            request.amount,
+            idempotence_key=str(request.idempotence_key),
+            description=_("Refund of payment No. %(number)s, account %(account)s")
+            % {"number": payment.pk, "account": payment.account.number},
+            email=payment.intent.email,
+            phone=payment.intent.phone,
         )
-        audit(actor, "payments.refund", refund, account_number=account.number, payment=payment.pk, amount=str(amount))
+    except ProviderRefused as exc:
+        return _refund_failed(request, actor, error=str(exc))
+    except ProviderError as exc:  # its fate is unknown: the periodic re-check asks again with the same key
+        log.warning("payment provider %s, refund %s: %s", request.provider, request.pk, exc)
+        RefundRequest.objects.filter(pk=request.pk).update(
+            checked_at=timezone.now(), checks=F("checks") + 1, error=str(exc)[:300]
+        )
+        request.refresh_from_db()
+        return request
+    return _apply_refund(request, remote, actor)
+
+
+def _refund_failed(request: RefundRequest, actor, *, error: str, reason: str = "") -> RefundRequest:
+    with transaction.atomic():
+        request = (
+            RefundRequest.objects.select_for_update(of=("self",)).select_related("payment__account").get(pk=request.pk)
+        )
+        if request.is_final:
+            return request
+        now = timezone.now()
+        request.status, request.error, request.cancel_reason = RefundRequest.Status.FAILED, error[:300], reason
+        request.checked_at, request.checks, request.finished_at = now, request.checks + 1, now
+        request.save()
+        audit(
+            actor,
+            "payments.refund_failed",
+            request,
+            account_number=request.payment.account.number,
+            payment=request.payment_id,
+            error=request.error,
+        )
+    return request
+
+
+def _refund_mismatch(request: RefundRequest, remote: RemoteRefund) -> str:
+    intent = request.payment.intent
+    if remote.payment_id != intent.provider_payment_id:
+        return f"the provider's refund {remote.id[:40]} is of payment {remote.payment_id[:40]}"
+    if remote.currency != "RUB" or remote.amount != request.amount:
+        return f"the provider reports {remote.amount} {remote.currency}, the refund is {request.amount} RUB"
+    return ""
+
+
+def _apply_refund(request: RefundRequest, remote: RemoteRefund, actor) -> RefundRequest:
+    """Act on the provider's word about a refund: post it once on «succeeded», record «canceled», wait on anything
+    else. The request's row is locked; a final request is never touched again."""
+    with transaction.atomic():
+        request = (
+            RefundRequest.objects.select_for_update(of=("self",))
+            .select_related("payment__account__branch", "payment__intent")
+            .get(pk=request.pk)
+        )
+        if request.is_final:
+            return request
+        now = timezone.now()
+        request.checked_at, request.checks = now, request.checks + 1
+        if request.provider_refund_id and remote.id != request.provider_refund_id:  # not about this refund
+            request.error = f"the provider answered about refund {remote.id[:40]}"
+            request.save(update_fields=["checked_at", "checks", "error"])
+            return request
+        request.provider_refund_id = remote.id[:64]
+        problem = _refund_mismatch(request, remote)
+        if problem:
+            request.status, request.error, request.finished_at = RefundRequest.Status.FAILED, problem[:300], now
+            request.save()
+            audit(
+                actor,
+                "payments.refund_mismatch",
+                request,
+                account_number=request.payment.account.number,
+                problem=problem,
+                remote_amount=str(remote.amount),
+            )
+            return request
+        request.error = ""
+        if remote.succeeded:
+            _post_refund(request, actor, external_id=f"{request.provider}:refund:{remote.id}"[:100])
+        elif remote.canceled:
+            request.status, request.finished_at = RefundRequest.Status.CANCELED, now
+            request.cancel_reason = (remote.cancel_reason or "unknown")[:100]
+            request.save()
+            audit(
+                actor,
+                "payments.refund_canceled",
+                request,
+                account_number=request.payment.account.number,
+                payment=request.payment_id,
+                reason=request.cancel_reason,
+            )
+        else:
+            request.status = RefundRequest.Status.PENDING
+            request.save()
+    return request
+
+
+def _post_refund(request: RefundRequest, actor, *, external_id: str) -> Payment:
+    """The refund document and its ledger entries, in the caller's transaction: a positive «оплата» entry back on the
+    contracts the payment went to (the latest share first; what earlier refunds put back is not put back again)."""
+    payment = request.payment
+    Payment.objects.select_for_update().filter(pk=payment.pk).first()  # refunds of one payment post one at a time
+    account = payment.account
+    now = timezone.now()
+    refund = Payment.objects.create(
+        kind=Payment.Kind.REFUND,
+        channel=payment.channel,
+        external_id=external_id,
+        account=account,
+        contract=payment.contract,
+        amount=request.amount,
+        period=payment.period,
+        paid_at=now,
+        paid_on=_local_today(account),
+        payer=payment.payer,
+        refund_of=payment,
+        actor_label=request.actor_label,
+        note=request.reason,
+    )
+    shares = list(
+        LedgerEntry.objects.filter(
+            kind=LedgerEntry.Kind.PAYMENT, document_type=DOCUMENT_TYPE, document_id=str(payment.pk)
+        ).order_by("-id")
+    )
+    earlier = [str(pk) for pk in payment.refunds.exclude(pk=refund.pk).values_list("pk", flat=True)]
+    returned: dict[int | None, Decimal] = {}
+    for contract_id, part in LedgerEntry.objects.filter(
+        document_type=DOCUMENT_TYPE, document_id__in=earlier
+    ).values_list("contract_id", "amount"):
+        returned[contract_id] = returned.get(contract_id, ZERO) + part
+    left, entries = request.amount, []
+    for share in shares:
+        if left <= 0:
+            break
+        part = min(left, -share.amount - returned.pop(share.contract_id, ZERO))
+        if part <= 0:
+            continue
+        entries.append((share.contract_id, part))
+        left -= part
+    if left > 0:
+        entries.append((shares[0].contract_id if shares else None, left))
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                account=account,
+                contract_id=contract_id,
+                kind=LedgerEntry.Kind.PAYMENT,
+                amount=part,
+                period=payment.period,
+                value_date=refund.paid_on,
+                document_type=DOCUMENT_TYPE,
+                document_id=str(refund.pk),
+                note=_("Refund of payment No. %(number)s") % {"number": payment.pk},
+            )
+            for contract_id, part in entries
+        ]
+    )
+    request.status, request.document, request.finished_at = RefundRequest.Status.SUCCEEDED, refund, now
+    request.save()
+    audit(
+        actor,
+        "payments.refund",
+        refund,
+        account_number=account.number,
+        payment=payment.pk,
+        amount=str(request.amount),
+        request=request.pk,
+        provider=request.provider,
+        provider_refund_id=request.provider_refund_id,
+        requested_by=request.actor_label,
+    )
     return refund
+
+
+def refresh_refund(*, request: RefundRequest, actor) -> RefundRequest:
+    """Ask the provider about a refund that is not final and act on its answer only. A request whose first answer
+    was lost is sent again with the same key (the provider gives the same refund), for as long as the provider keeps
+    the key; after that it is failed and the operator is told to look in the provider's own cabinet."""
+    if request.is_final or not request.provider:
+        return request
+    if not request.provider_refund_id:
+        if timezone.now() - request.created_at > REFUND_RESEND_WINDOW:
+            return _refund_failed(request, actor, error="the provider never answered the request", reason=NO_ANSWER)
+        return _send_refund(request, actor)
+    try:
+        remote = get_provider(request.provider).get_refund(request.provider_refund_id)
+    except ProviderError as exc:
+        log.warning("payment provider %s, refund %s: %s", request.provider, request.pk, exc)
+        RefundRequest.objects.filter(pk=request.pk).update(
+            checked_at=timezone.now(), checks=F("checks") + 1, error=str(exc)[:300]
+        )
+        request.refresh_from_db()
+        return request
+    return _apply_refund(request, remote, actor)
+
+
+def recheck_pending_refunds(*, older_than: dt.timedelta = dt.timedelta(minutes=1), limit: int = 200) -> int:
+    """The periodic loop's re-check of refunds still at the provider (pending, or sent with no answer): each is asked
+    about at most once a minute. Returns how many were asked."""
+    now = timezone.now()
+    due = (
+        RefundRequest.objects.filter(
+            status__in=[RefundRequest.Status.CREATED, RefundRequest.Status.PENDING],
+            created_at__lte=now - older_than,
+        )
+        .exclude(provider="")
+        .exclude(checked_at__gt=now - older_than)
+        .select_related("payment__account", "payment__intent")
+        .order_by("checked_at", "created_at")[:limit]
+    )
+    count = 0
+    for request in due:
+        try:
+            refresh_refund(request=request, actor="periodic")
+        except Exception:
+            log.exception("re-check of refund %s failed", request.pk)
+        count += 1
+    return count
+
+
+CANCEL_MESSAGES = {
+    "insufficient_funds": gettext_lazy(
+        "The payment service could not refund: the shop's money at the service today is less than the refund. "
+        "Try again tomorrow."
+    ),
+    "rejected_by_payee": gettext_lazy(
+        "The payer's bank rejected the refund. Agree with the client how to return the money outside the payment "
+        "service (e.g. a bank transfer)."
+    ),
+    "yoo_money_account_closed": gettext_lazy(
+        "The client's ЮMoney wallet is closed; the money cannot go back through the payment service. Agree with the "
+        "client how to return it."
+    ),
+    "rejected_by_timeout": gettext_lazy("The payment service did not finish the refund in time. Try again."),
+    NO_ANSWER: gettext_lazy(
+        "The payment service did not answer for a day. Check the refund in the service's own cabinet before trying "
+        "again."
+    ),
+}
+
+
+def refund_message(request: RefundRequest) -> str:
+    """What the operator is told about a refund request in its current state."""
+    status = RefundRequest.Status
+    if request.status == status.SUCCEEDED:
+        if request.online:
+            return _("The money is returned to the payer through the payment service; the refund is posted.")
+        return _("The refund is recorded as a new document.")
+    if request.status == status.PENDING:
+        return _("The payment service is processing the refund; it will be posted when the service confirms it.")
+    if request.status == status.CREATED:
+        return _(
+            "The payment service has not answered yet; the request will be repeated automatically and the refund "
+            "posted when the service confirms it."
+        )
+    if request.cancel_reason in CANCEL_MESSAGES:
+        return str(CANCEL_MESSAGES[request.cancel_reason])
+    if request.status == status.CANCELED:
+        return _(
+            "The payment service declined the refund (reason: %(reason)s). Nothing is posted; ask the service's "
+            "support for details."
+        ) % {"reason": request.cancel_reason or "—"}
+    return _("The refund is not done and nothing is posted: %(error)s") % {"error": request.error or "—"}
 
 
 # -------------------------------------------------------------------------------------------------- autopay

@@ -162,3 +162,50 @@ def test_a_cashier_takes_a_payment_with_a_reading(page, bill):
     assert page.locator("#receipt-link").count() == 1
     screenshot(page, "payments-12-staff-payment")
     assert account_balance(account) == Decimal("0.00")
+
+
+def test_an_accountant_returns_an_online_payment_to_the_card(page, bill, settings):
+    from sbyt.payments.providers import sandbox
+    from sbyt.payments.services import PayItem, start_online_payment
+
+    account, _meter = bill
+    intent = start_online_payment(
+        items=[PayItem(account, "1500.00")], source="public", actor="public", return_url="/", email="c@example.ru"
+    )
+    sandbox.answer(intent.provider_payment_id, sandbox.SUCCESS)
+    payment = Payment.objects.get(intent=intent)
+    staff_login("Бухгалтер по платежам", username="buh")
+    url = f"/staff/payments/{payment.pk}/"
+    page.goto(page.base_url + f"/staff/login/?next={url}")
+    page.fill("input[name=username]", "buh")
+    page.fill("input[name=password]", "Secret-pass-42")
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").click()
+    assert page.locator("#refund-left").count() == 1
+    page.fill("input[name=amount]", "1600")
+    page.fill("input[name=reason]", "Двойная оплата, заявление клиента")
+    with page.expect_navigation():
+        page.locator("form.refund-form button[type=submit]").click()
+    assert page.locator("form.refund-form [role=alert]").count() == 1  # more than was paid: refused
+    assert no_horizontal_scroll(page)
+    screenshot(page, "payments-13-staff-refund-form")
+    settings.SBYT_SANDBOX_REFUND = "decline"
+    page.fill("input[name=amount]", "500")
+    with page.expect_navigation():
+        page.locator("form.refund-form button[type=submit]").click()
+    settings.SBYT_SANDBOX_REFUND = "pending"
+    page.fill("input[name=amount]", "300")
+    page.fill("input[name=reason]", "Переплата")
+    with page.expect_navigation():
+        page.locator("form.refund-form button[type=submit]").click()
+    settings.SBYT_SANDBOX_REFUND = "success"
+    page.fill("input[name=amount]", "200")
+    page.fill("input[name=reason]", "Переплата за октябрь")
+    with page.expect_navigation():
+        page.locator("form.refund-form button[type=submit]").click()
+    assert page.locator("#payment-amount").count() == 1  # the refund document's own page
+    page.goto(page.base_url + url)
+    assert page.locator("table.refunds tbody tr").count() == 3
+    assert no_horizontal_scroll(page)
+    screenshot(page, "payments-14-staff-refunds")
+    assert Payment.objects.filter(kind="refund").count() == 1

@@ -391,9 +391,14 @@ def test_refund_is_a_new_document(household):
     cashier = logged(staff_login("Кассир"))
     assert cashier.post(f"/staff/payments/{payment.pk}/", {"amount": "1", "reason": "x"}).status_code == 403
     accountant = logged(staff_login("Бухгалтер по платежам"))
-    too_much = accountant.post(f"/staff/payments/{payment.pk}/", {"amount": "1000,01", "reason": "ошибка кассира"})
+    key = str(accountant.get(f"/staff/payments/{payment.pk}/").context["form"]["key"].value())
+    too_much = accountant.post(
+        f"/staff/payments/{payment.pk}/", {"amount": "1000,01", "reason": "ошибка кассира", "key": key}
+    )
     assert too_much.status_code == 400
-    response = accountant.post(f"/staff/payments/{payment.pk}/", {"amount": "400", "reason": "ошибка кассира"})
+    response = accountant.post(
+        f"/staff/payments/{payment.pk}/", {"amount": "400", "reason": "ошибка кассира", "key": key}
+    )
     refund = Payment.objects.get(kind="refund")
     assert response["Location"] == f"/staff/payments/{refund.pk}/"
     assert (refund.refund_of, refund.amount) == (payment, Decimal("400.00"))

@@ -1,6 +1,7 @@
 """The ЮKassa adapter through its official SDK against a local fake of API v3: the create request's wire format,
 notifications in ЮKassa's real format, the sender check, the re-check by API before crediting, a cancelled payment,
-an amount that does not match, the API being down, autopay with a saved card."""
+an amount that does not match, the API being down, autopay with a saved card; refunds (``POST /v3/refunds``) and the
+``refund.succeeded`` notification."""
 
 import base64
 import copy
@@ -37,6 +38,9 @@ class FakeYooKassa:
     def __init__(self):
         self.requests: list[dict] = []
         self.payments: dict[str, dict] = {}
+        self.refunds: dict[str, dict] = {}
+        self.refund_status = "succeeded"  # what a new refund is: succeeded | pending | canceled
+        self.lose_answer = False  # carry out the next refund but answer 500, as a dropped line would
         self.down = False
         fake = self
 
@@ -66,6 +70,8 @@ class FakeYooKassa:
                 if not self._authorised():
                     return None
                 key = self.headers.get("Idempotence-Key")
+                if self.path == "/v3/refunds":
+                    return self._answer(*fake.create_refund(body, key))
                 for payment in fake.payments.values():  # ЮKassa answers a repeated key with the same payment
                     if payment["_key"] == key:
                         return self._answer(200, fake.public(payment))
@@ -100,7 +106,8 @@ class FakeYooKassa:
                     return self._answer(500, {"type": "error", "code": "internal_server_error"})
                 if not self._authorised():
                     return None
-                payment = fake.payments.get(self.path.rsplit("/", 1)[-1])
+                book = fake.refunds if self.path.startswith("/v3/refunds/") else fake.payments
+                payment = book.get(self.path.rsplit("/", 1)[-1])
                 if payment is None:
                     return self._answer(404, {"type": "error", "code": "not_found", "description": "Not found"})
                 return self._answer(200, fake.public(payment))
@@ -156,6 +163,49 @@ class FakeYooKassa:
         obj.update(changes)
         obj.setdefault("authorization_details", {"rrn": "10000000000", "auth_code": "000000"})
         return json.dumps({"type": "notification", "event": event, "object": obj}, ensure_ascii=False).encode()
+
+    def create_refund(self, body: dict, key: str) -> tuple[int, dict]:
+        """POST /v3/refunds as ЮKassa answers it: the same key gives the same refund; a payment that is not paid, or
+        more than is left of it, is a 400."""
+        for refund in self.refunds.values():
+            if refund["_key"] == key:
+                return 200, self.public(refund)
+        payment = self.payments.get(body.get("payment_id"))
+        if payment is None or payment["status"] != "succeeded":
+            return 400, {"type": "error", "code": "invalid_request", "description": "Payment can't be refunded"}
+        taken = sum(
+            Decimal(r["amount"]["value"])
+            for r in self.refunds.values()
+            if r["payment_id"] == payment["id"] and r["status"] != "canceled"
+        )
+        if Decimal(body["amount"]["value"]) > Decimal(payment["amount"]["value"]) - taken:
+            return 400, {
+                "type": "error",
+                "code": "invalid_request",
+                "parameter": "amount",
+                "description": "Refund amount is greater than the amount left to refund",
+            }
+        refund = {
+            "_key": key,
+            "id": str(uuid.uuid4()),
+            "payment_id": payment["id"],
+            "status": self.refund_status,
+            "created_at": "2026-11-20T10:00:00.000Z",
+            "amount": body["amount"],
+            "description": body.get("description", ""),
+        }
+        if self.refund_status == "canceled":
+            refund["cancellation_details"] = {"party": "refund_network", "reason": "rejected_by_payee"}
+        self.refunds[refund["id"]] = refund
+        if self.lose_answer:
+            self.lose_answer = False
+            return 500, {"type": "error", "code": "internal_server_error"}
+        return 200, self.public(refund)
+
+    def refund_notification(self, refund_id: str, **changes) -> bytes:
+        obj = copy.deepcopy(self.public(self.refunds[refund_id]))
+        obj.update(changes)
+        return json.dumps({"type": "notification", "event": "refund.succeeded", "object": obj}).encode()
 
     def close(self):
         self.server.shutdown()
@@ -343,3 +393,140 @@ def test_autopay_saves_the_card_then_charges_it_without_confirmation(household, 
     assert body["payment_method_id"] == mandate.payment_method_id
     assert "confirmation" not in body
     assert balance(account) == Decimal("0.00")
+
+
+# --- refunds ------------------------------------------------------------------------------------------------------
+
+
+def _paid(account, yookassa) -> Payment:
+    intent = _pay(account)
+    yookassa.pay(intent.provider_payment_id)
+    assert _notify(yookassa.notification(intent.provider_payment_id)).status_code == 200
+    return Payment.objects.get(intent=intent)
+
+
+def _refund(payment, amount="500", **kwargs):
+    from tests.factories import staff_login
+
+    kwargs.setdefault("actor", staff_login("Бухгалтер по платежам"))
+    return services.refund_payment(payment=payment, amount=amount, reason="двойная оплата", **kwargs)
+
+
+def test_a_refund_sends_the_documented_request_and_is_posted_on_success(household, yookassa):
+    account, *_ = household
+    payment = _paid(account, yookassa)
+    request = _refund(payment)
+    sent = yookassa.requests[-1]
+    assert (sent["method"], sent["path"]) == ("POST", "/v3/refunds")
+    assert sent["headers"]["idempotence-key"] == str(request.idempotence_key)
+    assert sent["json"]["payment_id"] == payment.intent.provider_payment_id
+    assert sent["json"]["amount"] == {"value": "500.00", "currency": "RUB"}
+    assert account.number in sent["json"]["description"] and "двойная" not in sent["json"]["description"]
+    assert request.status == "succeeded" and request.provider_refund_id in yookassa.refunds
+    refund = request.document
+    assert (refund.kind, refund.channel, refund.external_id) == (
+        "refund",
+        "card",
+        f"yookassa:refund:{request.provider_refund_id}",
+    )
+    assert balance(account) == Decimal("1200.00")
+
+
+def test_a_pending_refund_is_posted_once_on_refund_succeeded_after_the_api_confirms(household, yookassa):
+    account, *_ = household
+    payment = _paid(account, yookassa)
+    yookassa.refund_status = "pending"
+    request = _refund(payment)
+    assert (request.status, request.document) == ("pending", None)
+    refund_id = request.provider_refund_id
+    early = yookassa.refund_notification(refund_id, status="succeeded", description="early")  # the API: pending
+    assert _notify(early).status_code == 200
+    request.refresh_from_db()
+    assert request.status == "pending" and Payment.objects.filter(kind="refund").count() == 0
+    gets_before = len([r for r in yookassa.requests if r["method"] == "GET"])
+    forged = yookassa.refund_notification(refund_id, status="succeeded", description="forged")
+    assert _notify(forged, ip="203.0.113.7").status_code == 403  # not from ЮKassa's networks: not even asked
+    assert len([r for r in yookassa.requests if r["method"] == "GET"]) == gets_before
+    assert ProviderEvent.objects.get(body=forged.decode()).status == "refused"
+    yookassa.refunds[refund_id]["status"] = "succeeded"
+    body = yookassa.refund_notification(refund_id)
+    gets_before = len([r for r in yookassa.requests if r["method"] == "GET"])
+    assert _notify(body).status_code == 200
+    gets = [r["path"] for r in yookassa.requests if r["method"] == "GET"][gets_before:]
+    assert gets == [f"/v3/refunds/{refund_id}"]
+    request.refresh_from_db()
+    assert request.status == "succeeded"
+    for _ in range(2):  # replays
+        assert _notify(body).status_code == 200
+    assert Payment.objects.filter(kind="refund").count() == 1
+    assert balance(account) == Decimal("1200.00")
+
+
+def test_a_cancelled_refund_posts_nothing(household, yookassa):
+    account, *_ = household
+    payment = _paid(account, yookassa)
+    yookassa.refund_status = "canceled"
+    request = _refund(payment)
+    assert (request.status, request.cancel_reason) == ("canceled", "rejected_by_payee")
+    assert Payment.objects.filter(kind="refund").count() == 0
+    assert balance(account) == Decimal("700.00")
+
+
+def test_a_refund_yookassa_refuses_fails_with_nothing_posted(household, yookassa):
+    account, *_ = household
+    payment = _paid(account, yookassa)
+    yookassa.refunds["x"] = {  # made elsewhere (ЮKassa's own cabinet): ЮKassa knows less is left than Sbyt does
+        "_key": "elsewhere",
+        "id": "x",
+        "payment_id": payment.intent.provider_payment_id,
+        "status": "succeeded",
+        "amount": {"value": "1400.00", "currency": "RUB"},
+    }
+    request = _refund(payment)
+    assert request.status == "failed" and "greater than the amount left" in request.error
+    assert Payment.objects.filter(kind="refund").count() == 0
+    with time_machine.travel(INSIDE + dt.timedelta(minutes=5), tick=False):
+        assert services.recheck_pending_refunds() == 0  # a refused request is not sent again
+
+
+def test_a_lost_answer_is_asked_again_with_the_same_key_and_posted_once(household, yookassa):
+    account, *_ = household
+    payment = _paid(account, yookassa)
+    yookassa.lose_answer = True
+    request = _refund(payment)
+    assert (request.status, request.provider_refund_id) == ("created", "")
+    assert len(yookassa.refunds) == 1  # ЮKassa did it; Sbyt does not know yet
+    assert Payment.objects.filter(kind="refund").count() == 0
+    with time_machine.travel(INSIDE + dt.timedelta(minutes=2), tick=False):
+        assert services.recheck_pending_refunds() == 1
+    posts = [r for r in yookassa.requests if r["path"] == "/v3/refunds"]
+    assert [r["headers"]["idempotence-key"] for r in posts] == [str(request.idempotence_key)] * 2
+    request.refresh_from_db()
+    assert request.status == "succeeded" and len(yookassa.refunds) == 1
+    assert Payment.objects.filter(kind="refund").count() == 1
+    assert balance(account) == Decimal("1200.00")
+
+
+def test_a_refund_the_api_reports_for_another_amount_is_not_posted(household, yookassa):
+    account, *_ = household
+    payment = _paid(account, yookassa)
+    yookassa.refund_status = "pending"
+    request = _refund(payment)
+    yookassa.refunds[request.provider_refund_id].update(status="succeeded", amount={"value": "5.00", "currency": "RUB"})
+    assert _notify(yookassa.refund_notification(request.provider_refund_id)).status_code == 200
+    request.refresh_from_db()
+    assert request.status == "failed" and "5.00" in request.error
+    assert Payment.objects.filter(kind="refund").count() == 0
+
+
+def test_with_receipts_on_a_refund_carries_the_refund_receipt(household, yookassa, settings):
+    account, *_ = household
+    payment = _paid(account, yookassa)
+    settings.SBYT_YOOKASSA_RECEIPTS = True
+    assert _refund(payment).status == "succeeded"
+    receipt = yookassa.requests[-1]["json"]["receipt"]
+    assert receipt["customer"] == {"email": "client@example.ru"}
+    (item,) = receipt["items"]
+    assert item["amount"] == {"value": "500.00", "currency": "RUB"}
+    assert Decimal(str(item["quantity"])) == 1  # the SDK writes it its own way
+    assert (item["payment_mode"], item["payment_subject"]) == ("full_payment", "service")

@@ -5,6 +5,9 @@
   ``save_payment_method`` when the client switches on autopay; an autopay charge names the saved
   ``payment_method_id`` and needs no confirmation;
 - fetch: ``GET /v3/payments/{id}`` — the only source the services credit from;
+- refunds: ``POST /v3/refunds`` (``payment_id``, ``amount``, ``description``; our refund's key as the
+  ``Idempotence-Key``) and ``GET /v3/refunds/{id}``; an answer 400/401/403/404 means ЮKassa did not carry the request
+  out (``ProviderRefused``), anything else (a timeout, 5xx, 429) leaves the refund's fate unknown (``ProviderError``);
 - notifications: the JSON ЮKassa POSTs (``{"type": "notification", "event": "payment.succeeded", "object": {...}}``).
   ЮKassa does not sign them; it documents the networks it sends from, and the SDK's ``SecurityHelper`` knows them.
   A notification from anywhere else is refused (``SBYT_YOOKASSA_TRUSTED_NETWORKS`` adds networks, e.g. a proxy's;
@@ -22,13 +25,17 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 from yookassa import Configuration
 from yookassa import Payment as SdkPayment
+from yookassa import Refund as SdkRefund
 from yookassa.client import ApiClient
 from yookassa.domain.common.security_helper import SecurityHelper
+from yookassa.domain.exceptions import BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError
 from yookassa.domain.notification import WebhookNotificationFactory
+from yookassa.domain.request.refund_request import RefundRequest as SdkRefundRequest
 
-from . import ForgedNotification, Notification, Provider, ProviderError, RemotePayment
+from . import ForgedNotification, Notification, Provider, ProviderError, ProviderRefused, RemotePayment, RemoteRefund
 
 PAYMENT_EVENTS = ("payment.succeeded", "payment.canceled", "payment.waiting_for_capture")
+REFUSALS = (BadRequestError, ForbiddenError, NotFoundError, UnauthorizedError)  # ЮKassa did nothing
 
 
 class _TimeoutAdapter(HTTPAdapter):
@@ -55,6 +62,14 @@ class _Client(ApiClient):
 
 class _Payment(SdkPayment):
     """The SDK's ``Payment`` with the client above."""
+
+    def __init__(self):
+        _configure()
+        self.client = _Client()
+
+
+class _Refund(SdkRefund):
+    """The SDK's ``Refund`` with the client above."""
 
     def __init__(self):
         _configure()
@@ -104,11 +119,50 @@ def _remote(response) -> RemotePayment:
     )
 
 
+def _remote_refund(response) -> RemoteRefund:
+    amount = getattr(response, "amount", None)
+    cancellation = getattr(response, "cancellation_details", None)
+    return RemoteRefund(
+        id=str(response.id),
+        payment_id=str(getattr(response, "payment_id", "") or ""),
+        status=str(response.status),
+        amount=_amount(getattr(amount, "value", "0")),
+        currency=str(getattr(amount, "currency", "RUB")),
+        cancel_reason=str(getattr(cancellation, "reason", "") or ""),
+    )
+
+
+def _refusal(exc: Exception) -> str:
+    content = getattr(exc, "content", None) or {}
+    detail = content.get("description") or content.get("code") or str(exc)
+    return f"ЮKassa: {type(exc).__name__}: {str(detail)[:200]}"
+
+
+def _receipt(description: str, amount, *, email: str, phone: str) -> dict:
+    """54-ФЗ receipt data (``SBYT_YOOKASSA_RECEIPTS``): one line, the electricity service, paid in full."""
+    customer = {"email": email} if email else {"phone": phone.lstrip("+")}
+    return {
+        "customer": customer,
+        "items": [
+            {
+                "description": description[:128],
+                "quantity": "1.00",
+                "amount": {"value": f"{amount:.2f}", "currency": "RUB"},
+                "vat_code": settings.SBYT_YOOKASSA_VAT_CODE,
+                "payment_mode": "full_payment",
+                "payment_subject": "service",
+            }
+        ],
+    }
+
+
 def _call(function, *args, **kwargs):
     try:
         return function(*args, **kwargs)
     except ProviderError:
         raise
+    except REFUSALS as exc:
+        raise ProviderRefused(_refusal(exc)) from None
     except Exception as exc:  # the SDK raises its ApiError family, requests' errors, or worse on a dropped line
         raise ProviderError(f"ЮKassa: {type(exc).__name__}: {str(exc)[:200]}") from None
 
@@ -143,24 +197,29 @@ class YooKassaProvider(Provider):
             if save_method:
                 params["save_payment_method"] = True
         if settings.SBYT_YOOKASSA_RECEIPTS and (email or phone):
-            customer = {"email": email} if email else {"phone": phone.lstrip("+")}
-            params["receipt"] = {
-                "customer": customer,
-                "items": [
-                    {
-                        "description": description[:128],
-                        "quantity": "1.00",
-                        "amount": {"value": f"{amount:.2f}", "currency": "RUB"},
-                        "vat_code": settings.SBYT_YOOKASSA_VAT_CODE,
-                        "payment_mode": "full_payment",
-                        "payment_subject": "service",
-                    }
-                ],
-            }
+            params["receipt"] = _receipt(description, amount, email=email, phone=phone)
         return _remote(_call(_Payment.create, params, order))
 
     def fetch_payment(self, payment_id: str) -> RemotePayment:
         return _remote(_call(_Payment.find_one, payment_id))
+
+    def create_refund(self, payment_id, amount, *, idempotence_key, description, email="", phone="") -> RemoteRefund:
+        params: dict = {
+            "payment_id": payment_id,
+            "amount": {"value": f"{amount:.2f}", "currency": "RUB"},
+            "description": description[:250],
+        }
+        if settings.SBYT_YOOKASSA_RECEIPTS and (email or phone):  # the refund receipt, as the payment had one
+            params["receipt"] = _receipt(description, amount, email=email, phone=phone)
+        try:  # the SDK's own checks, before anything is sent: a request it refuses never reached ЮKassa
+            request = SdkRefundRequest(params)
+            request.validate()
+        except (ValueError, TypeError) as exc:
+            raise ProviderRefused(f"ЮKassa: the refund request is not valid: {exc}") from None
+        return _remote_refund(_call(_Refund.create, request, idempotence_key))
+
+    def get_refund(self, refund_id: str) -> RemoteRefund:
+        return _remote_refund(_call(_Refund.find_one, refund_id))
 
     def parse_notification(self, *, body: bytes, headers: Mapping[str, str], remote_ip: str) -> Notification:
         if settings.SBYT_YOOKASSA_CHECK_IP and not _trusted(remote_ip):
