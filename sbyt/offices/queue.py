@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from sbyt.core.audit import audit
 from sbyt.core.errors import DomainError, PermissionDenied
+from sbyt.core.rows import insert
 from sbyt.customers.queries import find_account
 
 from . import hours
@@ -121,7 +122,7 @@ def _ticket_at_window(ticket: Ticket, actor, statuses) -> Ticket:
 
 def _event(window: Window, kind: str, actor, at: dt.datetime, ticket: Ticket | None = None) -> WindowEvent:
     actor_user = actor if getattr(actor, "is_authenticated", False) else None
-    return WindowEvent.objects.create(window=window, ticket=ticket, actor=actor_user, kind=kind, at=at)
+    return insert(WindowEvent(window=window, ticket=ticket, actor=actor_user, kind=kind, at=at))
 
 
 def _account_number(ticket: Ticket) -> str:
