@@ -7,8 +7,8 @@ the backend's and the field's converters coming out), so the rows are exactly wh
 
 - ``insert(instance)``: ``Model.save()`` of a new row, minus the signals (refused for a model with its own
   ``save`` or with ``pre_save``/``post_save`` receivers, where skipping them would change behaviour);
-- ``Joined``: one SELECT over a chain of foreign keys (``select_related``) whose rows come back as model
-  instances linked to each other.
+- ``Joined``: one SELECT over foreign keys (``select_related``) whose rows come back as model instances linked
+  to each other.
 """
 
 import functools
@@ -55,23 +55,31 @@ def insert(instance: models.Model) -> models.Model:
 
 
 class Joined:
-    """``SELECT`` of ``model`` joined along ``path`` (foreign keys, as ``select_related("a__b__c")``): the rows
-    as ``model`` instances with the related objects attached. ``where`` and ``order`` use the aliases ``t0``
-    (the model), ``t1``… (along the path), ``lock`` adds ``FOR UPDATE OF t0`` where the database has it."""
+    """``SELECT`` of ``model`` with related rows (foreign keys, as ``select_related("a__b", "c")``): the rows as
+    ``model`` instances with the related objects attached (None where a nullable link is empty: LEFT JOIN).
+    ``where`` and ``order`` use the aliases ``t0`` (the model) and ``t1``… in the order the paths name the
+    relations; ``lock`` adds ``FOR UPDATE OF t0`` where the database has it (``no_key``: ``FOR NO KEY UPDATE``, which
+    does not block inserts referencing the row)."""
 
-    def __init__(self, model, path: str, *, where: str, order: str = "", lock: bool = False):
-        self.chain = [(model, None)]
-        current = model
-        for name in path.split("__") if path else []:
-            field = current._meta.get_field(name)
-            self.chain.append((field.related_model, field))
-            current = field.related_model
-        self.where, self.order, self.lock = where, order, lock
+    def __init__(self, model, *paths: str, where: str, order: str = "", lock: bool = False, no_key: bool = False):
+        # nodes: (model, the FK followed from the parent, the parent's index, outer join?)
+        self.nodes = [(model, None, None, False)]
+        index: dict[tuple[int, str], int] = {}
+        for path in paths:
+            parent = 0
+            for name in path.split("__") if path else []:
+                if (parent, name) not in index:
+                    parent_model, _via, _p, parent_outer = self.nodes[parent]
+                    field = parent_model._meta.get_field(name)
+                    self.nodes.append((field.related_model, field, parent, parent_outer or field.null))
+                    index[(parent, name)] = len(self.nodes) - 1
+                parent = index[(parent, name)]
+        self.where, self.order, self.lock, self.no_key = where, order, lock, no_key
 
     @functools.cached_property
     def _plan(self):
         columns, joins, layout = [], [], []
-        for i, (model, via) in enumerate(self.chain):
+        for i, (model, via, parent, outer) in enumerate(self.nodes):
             alias = f"t{i}"
             fields = model._meta.concrete_fields
             converters = []
@@ -80,19 +88,22 @@ class Joined:
                 found = connection.ops.get_db_converters(expression) + f.get_db_converters(connection)
                 converters.append([(convert, expression) for convert in found])
                 columns.append(f"{alias}.{_quote(f.column)}")
-            layout.append((model, [f.attname for f in fields], converters))
+            pk_position = next(k for k, f in enumerate(fields) if f.primary_key)
+            layout.append((model, [f.attname for f in fields], converters, pk_position))
             if via is not None:
                 joins.append(
-                    f"INNER JOIN {_quote(model._meta.db_table)} {alias} "
-                    f"ON t{i - 1}.{_quote(via.column)} = {alias}.{_quote(via.target_field.column)}"
+                    f"{'LEFT OUTER' if outer else 'INNER'} JOIN {_quote(model._meta.db_table)} {alias} "
+                    f"ON t{parent}.{_quote(via.column)} = {alias}.{_quote(via.target_field.column)}"
                 )
-        table = _quote(self.chain[0][0]._meta.db_table)
+        table = _quote(self.nodes[0][0]._meta.db_table)
         sql = f"SELECT {', '.join(columns)} FROM {table} t0 {' '.join(joins)}"  # noqa: S608 - names from _meta
         sql += f" WHERE {self.where}"
         if self.order:
             sql += f" ORDER BY {self.order}"
-        if self.lock and connection.features.has_select_for_update:
-            sql += " FOR UPDATE OF t0" if connection.features.has_select_for_update_of else " FOR UPDATE"
+        features = connection.features
+        if self.lock and features.has_select_for_update:
+            strength = "NO KEY UPDATE" if self.no_key and features.has_select_for_no_key_update else "UPDATE"
+            sql += f" FOR {strength}" + (" OF t0" if features.has_select_for_update_of else "")
         return sql, layout
 
     def fetch(self, params) -> list:
@@ -101,19 +112,21 @@ class Joined:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         result = []
+        nodes = self.nodes
         for row in rows:
-            start, previous, first = 0, None, None
-            for (model, names, converters), (_m, via) in zip(layout, self.chain, strict=True):
+            start, built = 0, []
+            for (model, names, converters, pk_position), (_m, via, parent, _outer) in zip(layout, nodes, strict=True):
                 values = list(row[start : start + len(names)])
                 start += len(names)
-                for i, field_converters in enumerate(converters):
-                    for convert, expression in field_converters:
-                        values[i] = convert(values[i], expression, connection)
-                instance = model.from_db(connection.alias, names, values)
-                if previous is None:
-                    first = instance
+                if values[pk_position] is None:  # an empty nullable link
+                    instance = None
                 else:
-                    via.set_cached_value(previous, instance)
-                previous = instance
-            result.append(first)
+                    for i, field_converters in enumerate(converters):
+                        for convert, expression in field_converters:
+                            values[i] = convert(values[i], expression, connection)
+                    instance = model.from_db(connection.alias, names, values)
+                if via is not None and built[parent] is not None:
+                    via.set_cached_value(built[parent], instance)
+                built.append(instance)
+            result.append(built[0])
         return result

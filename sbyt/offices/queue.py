@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from sbyt.core.audit import audit
 from sbyt.core.errors import DomainError, PermissionDenied
-from sbyt.core.rows import insert
+from sbyt.core.rows import Joined, insert
 from sbyt.customers.queries import find_account
 
 from . import hours
@@ -83,10 +83,19 @@ def _normalise_client_number(raw: str) -> tuple[str, str]:
     return text, "".join(ch for ch in text if ch.isdigit())
 
 
+# Statements of every press, built once (``core.rows``): the window locked with its office and branch — only the
+# window's own row, and NO KEY UPDATE: the office and branch rows are read, not locked (a plain FOR UPDATE would lock
+# them too and serialise every window and kiosk of the office behind each other) —, and a called ticket with what
+# the console shows of it.
+_locked_window = Joined(Window, "office__branch", where="t0.id = %s", lock=True, no_key=True)
+_ticket_shown = Joined(Ticket, "service", "priority", "account", "office__branch", "window", where="t0.id = %s")
+
+
 def _lock_window(window: Window) -> Window:
-    # Only the window's own row, and NO KEY UPDATE: the office and branch rows are read, not locked (a plain
-    # FOR UPDATE would lock them too and serialise every window and kiosk of the office behind each other).
-    return Window.objects.select_for_update(**_of_self()).select_related("office__branch").get(pk=window.pk)
+    found = _locked_window.fetch([window.pk])
+    if not found:
+        raise Window.DoesNotExist(window.pk)
+    return found[0]
 
 
 def _lock_ticket(ticket: Ticket) -> Ticket:
@@ -331,7 +340,7 @@ def call_next(window: Window, *, actor, now: dt.datetime | None = None) -> Ticke
         pk = _take_next(window, actor=actor, now=now, day=local_day(window.office, now), service_ids=service_ids)
         if pk is None:
             return None
-        ticket = Ticket.objects.select_related("service", "priority", "account", "office__branch", "window").get(pk=pk)
+        ticket = _ticket_shown.fetch([pk])[0]
         _event(window, Kind.CALLED, actor, now, ticket)
         audit(
             actor,

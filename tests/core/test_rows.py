@@ -143,3 +143,26 @@ def test_live_readings_newest_first_live_only():
 def test_joined_without_a_path_and_without_rows():
     query = Joined(Reading, "", where="t0.meter_id = %s")
     assert query.fetch([0]) == []
+
+
+def test_joined_tree_with_an_empty_nullable_link(django_assert_num_queries):
+    user = UserFactory()
+    meter = MeterFactory()
+    by_user = ReadingFactory(meter=meter, t1=100, period=dt.date(2026, 9, 1), submitted_by=user)
+    by_sms = ReadingFactory(meter=meter, t1=200, period=dt.date(2026, 10, 1), submitted_by=None)
+    query = Joined(
+        Reading,
+        "submitted_by",
+        "meter__contract",
+        "meter__contract__account",
+        where="t0.meter_id = %s",
+        order="t0.period",
+        lock=True,
+        no_key=True,
+    )
+    with transaction.atomic(), django_assert_num_queries(1):
+        first, second = query.fetch([meter.pk])
+        assert (first.pk, second.pk) == (by_user.pk, by_sms.pk)
+        assert first.submitted_by == user and second.submitted_by is None  # LEFT JOIN: no query for either
+        assert first.meter.contract.account.number == meter.contract.account.number
+        assert second.meter.contract.number == meter.contract.number
