@@ -2,7 +2,9 @@
 stopped one) and the tariffs and norms in force (with the import of a tariff or norm table).
 
 Who: ``billing.view_billingrun`` to see runs, ``billing.run_billing`` to start or continue one (roles:
-«Администратор филиала»); ``billing.view_tariff`` to see tariffs, ``billing.add_tariff`` + ``change_tariff`` to import.
+«Администратор филиала»); ``billing.view_printbatch`` to download a run's printing-house batch (audited),
+``billing.build_printbatch`` to make it again; ``billing.view_tariff`` to see tariffs, ``billing.add_tariff`` +
+``change_tariff`` to import.
 Every change goes through ``sbyt.billing`` services; their Russian messages come back as page messages."""
 
 import datetime as dt
@@ -11,6 +13,7 @@ from pathlib import Path
 
 from django import forms
 from django.contrib import messages
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,9 +21,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from sbyt.billing import queries
-from sbyt.billing.models import BillingRun
+from sbyt.billing.delivery import request_print_batch
+from sbyt.billing.models import BillingRun, PrintBatch
 from sbyt.billing.services import local_today, resume_billing_run, start_billing_run
 from sbyt.billing.tariffs import import_file, norms_in_force, tariffs_in_force
+from sbyt.core.audit import audit_view
 from sbyt.core.errors import DomainError
 from sbyt.core.periods import add_months, month_start, period_label
 from sbyt.customers.models import Branch
@@ -29,6 +34,8 @@ from .views import no_store, staff_permission
 
 VIEW_RUNS = "billing.view_billingrun"
 RUN = "billing.run_billing"
+VIEW_BATCH = "billing.view_printbatch"
+BUILD_BATCH = "billing.build_printbatch"
 VIEW_TARIFFS = "billing.view_tariff"
 IMPORT_TARIFFS = ("billing.add_tariff", "billing.change_tariff")
 RUNS_SHOWN = 50
@@ -138,13 +145,17 @@ def _run_context(run: BillingRun) -> dict:
     return {"run": run, "counts": counts, "sums": sums, "period": period_label(run.period)}
 
 
+def _delivery_context(run: BillingRun) -> dict:
+    return {"batch": queries.print_batch_of_run(run), "emails": queries.bill_emails_of_run(run)}
+
+
 @staff_permission(VIEW_RUNS)
 @require_GET
 @no_store
 def run_detail(request, pk: int):
     run = get_object_or_404(BillingRun.objects.select_related("branch", "started_by"), pk=pk)
     with timezone.override(run.branch.time_zone):
-        return render(request, "backoffice/billing/run.html", _run_context(run))
+        return render(request, "backoffice/billing/run.html", _run_context(run) | _delivery_context(run))
 
 
 @staff_permission(VIEW_RUNS)
@@ -167,6 +178,36 @@ def run_resume(request, pk: int):
         messages.error(request, error.message)
     else:
         messages.success(request, _("The billing run is handed back to the worker."))
+    return redirect("backoffice:billing_run", pk)
+
+
+@staff_permission(VIEW_BATCH)
+@require_GET
+@no_store
+def print_batch_download(request, pk: int):
+    """The run's printing-house batch (ZIP), as a download; every download is audited."""
+    run = get_object_or_404(BillingRun, pk=pk)
+    batch = queries.print_batch_of_run(run)
+    if batch is None or batch.state != PrintBatch.State.READY or not batch.file:
+        raise Http404("no batch")
+    try:
+        handle = batch.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("no file") from None
+    audit_view(request.user, "billing.print_batch_download", batch, run=run.pk, file=batch.file.name)
+    return FileResponse(handle, as_attachment=True, filename=Path(batch.file.name).name, content_type="application/zip")
+
+
+@staff_permission(BUILD_BATCH)
+@require_POST
+def print_batch_build(request, pk: int):
+    run = get_object_or_404(BillingRun, pk=pk)
+    try:
+        request_print_batch(run=run, actor=request.user)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The print batch is being made; refresh the page in a minute."))
     return redirect("backoffice:billing_run", pk)
 
 

@@ -1,4 +1,5 @@
-"""Scheduled jobs of billing: each branch's monthly run on its day, and runs whose worker died taken up again."""
+"""Scheduled jobs of billing: each branch's monthly run on its day, runs whose worker died taken up again, and the
+delivery of the bills a run issued."""
 
 from sbyt.core.periodic import every
 
@@ -18,3 +19,12 @@ def billing_resume() -> None:
     from sbyt.billing.schedule import resume_stale_runs
 
     resume_stale_runs()
+
+
+@every(60)
+def bill_delivery() -> None:
+    """Bills of finished runs to their delivery: e-mails with the PDF (sent by the worker, once each) and the
+    printing-house batch of the paper ones (docs/bills.md, «Delivery»)."""
+    from sbyt.billing.delivery import run_delivery_job
+
+    run_delivery_job()

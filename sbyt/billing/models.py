@@ -387,6 +387,12 @@ class BillingRun(models.Model):
     penalty_as_of = models.DateField("пени по состоянию на", null=True, blank=True)
     stats = models.JSONField("итоги", default=dict, blank=True)
     error = models.TextField("ошибка", blank=True)
+    delivery_planned_at = models.DateTimeField(
+        "счета переданы в доставку",
+        null=True,
+        blank=True,
+        help_text="When the e-mails of the bills it issued were planned and their print batch requested",
+    )
 
     class Meta:
         verbose_name = "расчёт начислений"
@@ -600,3 +606,89 @@ class Invoice(models.Model):
 
     def __str__(self) -> str:
         return f"№ {self.number}"
+
+
+# ------------------------------------------------------------------------------------------------ delivery
+
+
+class BillEmail(models.Model):
+    """A bill to send by e-mail (the bill's delivery at issue was «e-mail»), one per bill: the record that it was
+    sent once. ``pending`` → (the PDF made and the e-mail stored in messaging) ``queued`` → ``sent`` or ``failed``
+    (the mail server refused it every time, or the e-mail could not be made ``attempts`` times)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "ожидает отправки"
+        QUEUED = "queued", "передано на отправку"
+        SENT = "sent", "отправлено"
+        FAILED = "failed", "не отправлено"
+
+    invoice = models.OneToOneField(
+        Invoice, on_delete=models.PROTECT, related_name="email_delivery", verbose_name="счёт"
+    )
+    run = models.ForeignKey(BillingRun, on_delete=models.PROTECT, related_name="+", db_index=False)
+    address = models.EmailField("адрес")
+    status = models.CharField("состояние", max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField("попыток подготовить письмо", default=0)
+    next_try_at = models.DateTimeField("следующая попытка", null=True, blank=True)
+    message = models.ForeignKey(
+        "messaging.OutboundMessage",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="исходящее сообщение",
+    )
+    error = models.CharField("ошибка", max_length=500, blank=True)
+    created_at = models.DateTimeField("создано", auto_now_add=True)
+    updated_at = models.DateTimeField("изменено", auto_now=True)
+    sent_at = models.DateTimeField("отправлено", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "счёт по e-mail"
+        verbose_name_plural = "счета по e-mail"
+        ordering = ["pk"]
+        indexes = [
+            models.Index(fields=["run", "status"], name="billemail_run_status"),
+            models.Index(fields=["status", "id"], name="billemail_open", condition=Q(status__in=["pending", "queued"])),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id} → {self.address}: {self.get_status_display()}"
+
+
+def print_batch_path(instance, filename: str) -> str:
+    return f"billing/print/{instance.run_id}/{filename}"
+
+
+class PrintBatch(models.Model):
+    """The printing-house batch of a billing run: the paper bills it issued as one ZIP (PDFs in delivery-route
+    order and a register), one per run, kept under MEDIA_ROOT (not served: downloaded through the back office)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "ожидает формирования"
+        BUILDING = "building", "формируется"
+        READY = "ready", "готов"
+        FAILED = "failed", "ошибка"
+
+    run = models.OneToOneField(BillingRun, on_delete=models.PROTECT, related_name="print_batch")
+    branch = models.ForeignKey("customers.Branch", on_delete=models.PROTECT, related_name="+")
+    period = models.DateField("расчётный период")
+    state = models.CharField("состояние", max_length=8, choices=State.choices, default=State.PENDING)
+    file = models.FileField("файл", upload_to=print_batch_path, max_length=300, blank=True)
+    count = models.PositiveIntegerField("счетов", default=0)
+    total_due = money_field("к оплате по реестру, ₽")
+    error = models.TextField("ошибка", blank=True)
+    requested_by = models.CharField("кем запрошен", max_length=120, blank=True)
+    token = models.CharField("сборка", max_length=32, blank=True, help_text="The build that holds it")
+    created_at = models.DateTimeField("создан", auto_now_add=True)
+    updated_at = models.DateTimeField("изменён", auto_now=True)
+    built_at = models.DateTimeField("сформирован", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "пакет счетов для типографии"
+        verbose_name_plural = "пакеты счетов для типографии"
+        ordering = ["-period", "branch"]
+        permissions = [("build_printbatch", "Формировать пакет счетов для типографии")]
+
+    def __str__(self) -> str:
+        return f"{self.branch} — {self.period:%m.%Y}: {self.get_state_display()}"

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import models
 from django.db.models import Q, QuerySet, Sum
 
 from sbyt.core.periods import add_months, month_start
@@ -16,7 +17,7 @@ from sbyt.metering.models import Meter
 from sbyt.metering.queries import last_accepted, today_in
 
 from .config import BranchConfig, tariff_group
-from .models import BillDelivery, BillingRun, Charge, Invoice, LedgerEntry
+from .models import BillDelivery, BillEmail, BillingRun, Charge, Invoice, LedgerEntry, PrintBatch
 from .pricing import ZERO, Priced, PricingError, price_volume, q2
 
 # -------------------------------------------------------------------------------------------------- balances
@@ -135,6 +136,35 @@ def invoice_of_period(account: Account, period: dt.date) -> Invoice | None:
 def bill_delivery(account: Account) -> BillDelivery:
     """The account's delivery choice (an unsaved «paper» one if the client never chose)."""
     return BillDelivery.objects.filter(account=account).first() or BillDelivery(account=account)
+
+
+def left_to_pay(account: Account, invoices: Iterable[Invoice]) -> dict[int, Decimal]:
+    """What is still to pay of each bill (invoice id → rubles; 0 when paid): its amount due less the payments and
+    credits that came after it (those not on it or an earlier bill), oldest debt first — so a bill whose debt a later
+    payment covered asks for nothing, and a bill carried into the next one asks only for what is still unpaid."""
+    credits = list(LedgerEntry.objects.filter(account=account, amount__lt=0).values_list("amount", "invoice__period"))
+    result = {}
+    for invoice in invoices:
+        after = sum((-amount for amount, printed in credits if printed is None or printed > invoice.period), ZERO)
+        result[invoice.pk] = q2(min(max(invoice.closing_balance - after, ZERO), invoice.total_due))
+    return result
+
+
+def print_batch_of_run(run: BillingRun) -> PrintBatch | None:
+    return PrintBatch.objects.filter(run=run).first()
+
+
+def bill_emails_of_run(run: BillingRun) -> dict[str, int]:
+    """How many of the run's bills are waiting, handed over, sent and failed by e-mail (status → count)."""
+    counts = dict.fromkeys(BillEmail.Status.values, 0)
+    for status, count in (
+        BillEmail.objects.filter(run=run)
+        .values_list("status")
+        .annotate(n=models.Count("pk"))
+        .values_list("status", "n")
+    ):
+        counts[status] = count
+    return counts
 
 
 # ------------------------------------------------------------------------------------------------------- runs

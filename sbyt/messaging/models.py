@@ -48,6 +48,27 @@ class OutboundMessage(models.Model):
         return f"{self.channel} → {self.to}: {self.status}"
 
 
+class OutboundAttachment(models.Model):
+    """A file sent with an e-mail (e.g. a bill's PDF). Stored with the message, so a retry sends the same bytes; once
+    the message is sent its content is dropped (name, type, size and SHA-256 stay: what was sent can be checked
+    against a document made again — bills are rendered byte for byte the same)."""
+
+    message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField("имя файла", max_length=200)
+    content_type = models.CharField("тип", max_length=100, default="application/octet-stream")
+    content = models.BinaryField("содержимое", blank=True, help_text="Emptied once the message is sent.")
+    size = models.PositiveIntegerField("размер, байт", default=0)
+    sha256 = models.CharField("SHA-256", max_length=64)
+
+    class Meta:
+        verbose_name = "вложение исходящего сообщения"
+        verbose_name_plural = "вложения исходящих сообщений"
+        ordering = ["message", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.size} байт)"
+
+
 class InboundMessage(models.Model):
     """One message a client sent through a text channel, stored raw before it is processed.
 

@@ -1,8 +1,13 @@
 """The outbound messaging interface: every SMS to a client goes through ``send_sms``, every e-mail through
-``send_email``. Both are stored first and delivered by the ``deliver_message`` task once the transaction commits."""
+``send_email`` (with file attachments, e.g. a bill's PDF). Both are stored first and delivered by the
+``deliver_message`` task once the transaction commits."""
 
+import hashlib
 import logging
+import re
 import smtplib
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import DNS_NAME, EmailMessage, make_msgid
@@ -13,22 +18,57 @@ from sbyt.core.audit import audit
 
 from .backends import SmsDeliveryError, get_sms_backend
 from .channels.http import OutboundHttpError
-from .models import OutboundMessage
+from .models import OutboundAttachment, OutboundMessage
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+MAX_ATTACHMENTS_BYTES = 10 * 1024 * 1024  # ~13.5 MiB once base64-encoded: under mail servers' usual 20–25 MB
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\\"]")
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file to send with an e-mail."""
+
+    filename: str
+    content: bytes
+    content_type: str = "application/octet-stream"
 
 
 class EmailDeliveryError(Exception):
     """The mail server did not take the message (it may take it on a later attempt)."""
 
 
-def _queue(*, channel: str, to: str, text: str, subject: str = "", purpose: str = "", actor=None) -> OutboundMessage:
+def _queue(
+    *,
+    channel: str,
+    to: str,
+    text: str,
+    subject: str = "",
+    purpose: str = "",
+    actor=None,
+    attachments: tuple[Attachment, ...] = (),
+) -> OutboundMessage:
     from .tasks import deliver_message
 
     message = OutboundMessage.objects.create(channel=channel, to=to, subject=subject, body=text, purpose=purpose)
+    if attachments:
+        OutboundAttachment.objects.bulk_create(
+            [
+                OutboundAttachment(
+                    message=message,
+                    filename=item.filename,
+                    content_type=item.content_type,
+                    content=item.content,
+                    size=len(item.content),
+                    sha256=hashlib.sha256(item.content).hexdigest(),
+                )
+                for item in attachments
+            ]
+        )
     # The text of one-time codes and passwords is not copied into the audit log.
-    audit(actor, "message.queue", message, channel=channel, purpose=purpose, to=to)
+    details = {"files": [item.filename for item in attachments]} if attachments else {}
+    audit(actor, "message.queue", message, channel=channel, purpose=purpose, to=to, **details)
     transaction.on_commit(lambda: deliver_message.enqueue(message.pk))
     return message
 
@@ -38,11 +78,38 @@ def send_sms(*, to: str, text: str, purpose: str = "", actor=None) -> OutboundMe
     return _queue(channel=OutboundMessage.Channel.SMS, to=to, text=text, purpose=purpose, actor=actor)
 
 
-def send_email(*, to: str, subject: str, text: str, purpose: str = "", actor=None) -> OutboundMessage:
-    """Store the e-mail (plain text), then deliver it in the background once the transaction commits."""
+def _checked_attachments(attachments: Iterable[Attachment]) -> tuple[Attachment, ...]:
+    checked = []
+    for item in attachments:
+        name = _UNSAFE_NAME.sub("_", item.filename).strip()[:200]
+        if not name or not isinstance(item.content, bytes | bytearray):
+            raise ValueError("an attachment needs a file name and bytes")
+        checked.append(Attachment(name, bytes(item.content), item.content_type or "application/octet-stream"))
+    if sum(len(item.content) for item in checked) > MAX_ATTACHMENTS_BYTES:
+        raise ValueError(f"attachments over {MAX_ATTACHMENTS_BYTES} bytes")
+    return tuple(checked)
+
+
+def send_email(
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    purpose: str = "",
+    actor=None,
+    attachments: Iterable[Attachment] = (),
+) -> OutboundMessage:
+    """Store the e-mail (plain text, and ``attachments`` if any), then deliver it in the background once the
+    transaction commits."""
     subject = " ".join(subject.split())  # a header: no line breaks
     return _queue(
-        channel=OutboundMessage.Channel.EMAIL, to=to, subject=subject, text=text, purpose=purpose, actor=actor
+        channel=OutboundMessage.Channel.EMAIL,
+        to=to,
+        subject=subject,
+        text=text,
+        purpose=purpose,
+        actor=actor,
+        attachments=_checked_attachments(attachments),
     )
 
 
@@ -60,6 +127,8 @@ def _send_email(message: OutboundMessage) -> str:
         to=[message.to],
         headers={"Message-ID": message_id},
     )
+    for item in message.attachments.all():
+        email.attach(item.filename, bytes(item.content), item.content_type)
     try:
         email.send(fail_silently=False)
     except (smtplib.SMTPException, OSError) as exc:  # refused, unreachable, timed out
@@ -89,6 +158,8 @@ def deliver(message_id: int) -> str:
             message.status = OutboundMessage.Status.SENT
             message.sent_at = timezone.now()
             message.error = ""
+            # sent: the files need not be kept (their size and checksum stay)
+            OutboundAttachment.objects.filter(message=message).update(content=b"")
         message.save(update_fields=["attempts", "external_id", "error", "status", "sent_at"])
     return message.status
 

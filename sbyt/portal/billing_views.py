@@ -7,11 +7,14 @@ Every account is reached through ``customers.queries.account_for`` (someone else
 the delivery choice is changed by ``billing.services.set_bill_delivery``; PDFs are rendered on request."""
 
 import datetime as dt
+from decimal import Decimal
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -83,6 +86,21 @@ def _chart(contract: Contract) -> dict:
     return {"contract": contract, "bars": bars, "has_data": any(b["bar"].volume is not None for b in bars)}
 
 
+def pay_url(account, invoice, amount: Decimal) -> str:
+    """The cabinet's payment page prefilled for a bill: this account, the bill's period, what is left to pay."""
+    query = urlencode({"account": account.number, "period": f"{invoice.period:%Y-%m}", "amount": f"{amount:.2f}"})
+    return f"{reverse('portal:payments')}?{query}"
+
+
+def _with_payment(account, invoices: list) -> list:
+    """Each bill with what is left to pay of it and, if anything is, the link of its «Pay» button."""
+    left = queries.left_to_pay(account, invoices)
+    for invoice in invoices:
+        invoice.left_to_pay = left.get(invoice.pk, reads.ZERO)
+        invoice.pay_url = pay_url(account, invoice, invoice.left_to_pay) if invoice.left_to_pay > 0 else ""
+    return invoices
+
+
 def _overview_context(account, delivery_form=None) -> dict:
     balances = reads.contract_balances(account)
     total = queries.account_balance(account)
@@ -98,7 +116,7 @@ def _overview_context(account, delivery_form=None) -> dict:
         "charts": [_chart(row.contract) for row in balances],
         "chart": CHART,
         "periods": queries.charged_periods(account, months=12),
-        "invoices": list(queries.invoices_of_account(account)[:24]),
+        "invoices": _with_payment(account, list(queries.invoices_of_account(account)[:24])),
         "delivery": delivery,
         "delivery_form": delivery_form,
         "certificate_refusal": reads.certificate_refusal(account),
@@ -120,13 +138,16 @@ def period_detail(request, number, year, month):
     rows = reads.charge_rows(account, period)
     if not rows:
         raise Http404("period")
+    invoice = queries.invoice_of_period(account, period)
+    if invoice is not None:
+        _with_payment(account, [invoice])
     context = {
         "account": account,
         "period": period,
         "period_label": period_label(period),
         "rows": rows,
         "total": sum((row.charge.amount for row in rows), reads.ZERO),
-        "invoice": queries.invoice_of_period(account, period),
+        "invoice": invoice,
     }
     return _render(request, TEMPLATES + "period.html", context, time_zone=account.branch.time_zone)
 

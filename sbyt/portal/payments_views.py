@@ -7,6 +7,7 @@ only after the client number and a contract number (or meter serial) from the bi
 
 import datetime as dt
 import logging
+import re
 
 from django import forms
 from django.conf import settings
@@ -82,6 +83,23 @@ def _parse_period(value: str) -> dt.date | None:
         return dt.date.fromisoformat(f"{value}-01") if value else None
     except ValueError:
         return None
+
+
+_PREFILL_AMOUNT = re.compile(r"\d{1,9}(?:[.,]\d{1,2})?")
+
+
+def _prefill(query, today: dt.date) -> tuple[str, str, str]:
+    """A bill's «Pay» link: ``?account=<number>&period=YYYY-MM&amount=1234.56``. A period that is not a past or
+    current month, or an amount that is not a positive sum of rubles, is left out (the row keeps its own)."""
+    number = "".join(query.get("account", "").split())[:20]
+    period = query.get("period", "").strip()
+    parsed = _parse_period(period) if len(period) == 7 else None
+    if parsed is None or parsed > month_start(today):
+        period = ""
+    amount = query.get("amount", "").strip()
+    if not _PREFILL_AMOUNT.fullmatch(amount) or payments.parse_money(amount) <= 0:
+        amount = ""
+    return number, period, amount
 
 
 def _int(value) -> int:
@@ -371,9 +389,9 @@ def cabinet_payments(request):
     today = timezone.localdate()
     periods = _periods(today)
     data = request.POST if request.method == "POST" else None
-    wanted_number = request.GET.get("account", "")
-    wanted_period = request.GET.get("period", "")
-    wanted_amount = request.GET.get("amount", "")
+    wanted_number, wanted_period, wanted_amount = _prefill(request.GET, today)
+    if wanted_period and wanted_period not in dict(periods):  # a bill older than the list: its period is added
+        periods = [*periods, (wanted_period, period_label(_parse_period(wanted_period)))]
     rows = []
     for account in accounts:
         debt = debts.get(account.pk) or 0

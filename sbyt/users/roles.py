@@ -88,6 +88,8 @@ ROLES: dict[str, list[str]] = {
         "cases.change_faqentry",
         "billing.run_billing",
         "billing.view_billingrun",
+        "billing.view_printbatch",
+        "billing.build_printbatch",
         "billing.view_charge",
         "billing.view_invoice",
         "billing.view_ledgerentry",
