@@ -59,6 +59,9 @@ def supplier_of(data: dict) -> Supplier:
 def _readings(item: dict) -> list[ReadingLine]:
     """One line per register zone of the metered contracts; one line (no values) for a contract without a meter."""
     method = METHOD_LABELS.get(item["method"], item["method"])
+    days = item.get("days")
+    if isinstance(days, list) and len(days) == 2:  # an estimate for the days the contract was in force
+        method = f"{method}, {days[0]} из {days[1]} дн."
     meter = item.get("meter")
     volumes = [Decimal(v) for v in item.get("volumes", [])]
     if not meter:

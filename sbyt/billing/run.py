@@ -220,6 +220,7 @@ class _Contract:
     settlement: str
     residential: bool
     group: str | None
+    days: tuple[int, int] | None = None  # (days in force, days of the month) when less than the whole period
 
 
 @dataclass
@@ -410,9 +411,14 @@ class _Engine:
                 and (start is None or start <= end)
                 and (finish is None or finish >= period)
             )
+            days = None
+            if billable and ((start is not None and start > period) or (finish is not None and finish < end)):
+                first, last = max(start or period, period), min(finish or end, end)
+                days = ((last - first).days + 1, (end - period).days + 1)
             contract = _Contract(
-                pk, account_id, number, resource, billable, address, residents, rooms, stove, settlement, bool(res), grp
-            )
+                pk, account_id, number, resource, billable, address, residents, rooms, stove, settlement, bool(res),
+                grp, days,
+            )  # fmt: skip
             contracts[pk] = contract
             accounts[account_id].contracts.append(contract)
         return contracts
@@ -599,6 +605,7 @@ class _Engine:
                 residential=contract.residential,
                 norm=norm,
                 norm_basis=norm_basis,
+                days=contract.days,
             )
             if volume is None:
                 stats["skipped_no_basis"] += 1
@@ -921,7 +928,19 @@ class _Engine:
         if outcome.meter_serial:
             item["meter"] = {"serial": outcome.meter_serial, "zones": outcome.meter_zones}
         basis = volume.basis
-        for key in ("previous", "current", "base", "months", "average", "residents", "per_person", "billed", "actual"):
+        keys = (
+            "previous",
+            "current",
+            "base",
+            "months",
+            "average",
+            "residents",
+            "per_person",
+            "billed",
+            "actual",
+            "days",
+        )
+        for key in keys:
             if key in basis:
                 item[key] = basis[key]
         return f'{dumps(item)[:-1]},"lines":{outcome.lines_json}}}'

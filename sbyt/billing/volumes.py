@@ -112,11 +112,26 @@ def find_volume(
     norm: Decimal | None = None,
     norm_basis: dict | None = None,
     rules: Rules = RULES,
+    days: tuple[int, int] | None = None,
 ) -> Volume | None:
     """The period's volume and method. ``reads``: the meter's accepted readings up to and including ``period``,
     ascending (the previous reading at least, and older ones for the average); ``billed``: the effective charges
     of the periods after the previous reading and before ``period``; ``norm``: the month's norm volume (residents ×
-    norm per person), None when there is none. None: no basis to bill on."""
+    norm per person), None when there is none. ``days``: (days of the period the contract was in force, days of
+    the month) when it started or ended inside the period — an estimated volume (average, norm) is then that share
+    of the month's; a measured one (reading, recalculation) is what the meter measured. None: no basis to bill on."""
+    volume = _find_volume(period, meter_zones, digits, reads, billed, residential, norm, norm_basis, rules)
+    if volume is None or days is None or volume.method not in (Method.AVERAGE, Method.NORM):
+        return volume
+    active, month = days
+    if active >= month:
+        return volume
+    volume.volumes = tuple(q2(v * active / month) for v in volume.volumes)
+    volume.basis["days"] = [active, month]
+    return volume
+
+
+def _find_volume(period, meter_zones, digits, reads, billed, residential, norm, norm_basis, rules) -> Volume | None:
     current = next((r for r in reversed(reads) if r.period == period), None) if meter_zones else None
     earlier = [r for r in reads if r.period < period] if meter_zones else []
     previous = earlier[-1] if earlier else None

@@ -69,6 +69,7 @@ class ChargeRow:
     is_adjustment: bool
     zone_volumes: list[tuple[str, Decimal]]  # (zone label, volume)
     lines: list[dict]  # zone, range, period part, volume, price, amount — as displayed
+    days: tuple[int, int] | None = None  # an estimate for part of the month: (days the contract was in force, of)
 
 
 def charge_rows(account: Account, period: dt.date) -> list[ChargeRow]:
@@ -104,9 +105,17 @@ def charge_rows(account: Account, period: dt.date) -> list[ChargeRow]:
                 is_adjustment=charge.kind == Charge.Kind.ADJUSTMENT,
                 zone_volumes=zone_volumes,
                 lines=lines,
+                days=_days(charge.basis),
             )
         )
     return rows
+
+
+def _days(basis) -> tuple[int, int] | None:
+    days = basis.get("days") if isinstance(basis, dict) else None
+    if isinstance(days, list) and len(days) == 2 and all(isinstance(d, int) for d in days):
+        return days[0], days[1]
+    return None
 
 
 # ------------------------------------------------------------------------------------------------------- chart

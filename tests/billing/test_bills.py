@@ -73,3 +73,14 @@ def test_a_bill_by_the_norm_and_a_bill_without_payee_details(branch):
     run_billing(branch=branch, period=OCT, actor="test", today=after_window(OCT) + dt.timedelta(days=1))
     with pytest.raises(DomainError, match="реквизиты"):
         bill_document(Invoice.objects.get(account=other.account))
+
+
+def test_a_bill_for_part_of_the_month_says_so(branch):
+    contract = make_household(branch, zones=None)
+    contract.start_date = dt.date(2026, 10, 20)
+    contract.save(update_fields=["start_date"])
+    run_billing(branch=branch, period=OCT, actor="test", today=after_window(OCT))
+    invoice = Invoice.objects.get()
+    document = bill_document(invoice)
+    assert [(r.consumption, r.method) for r in document.readings] == [(D("53.42"), "по нормативу, 12 из 31 дн.")]
+    assert bill_pdf(invoice).startswith(b"%PDF")

@@ -408,3 +408,34 @@ def test_a_reading_on_the_last_day_of_the_window_and_one_the_day_after(branch):
     bill(branch, p(11))
     assert charges_of(late)[-1] == (p(11), "primary", "recalculation", D("0.00"), D("0.00"))  # 120 − 120 billed
     assert charges_of(in_time)[-1][2] == "average"  # no November reading for the one read in time
+
+
+# -- a contract in force for part of the period -----------------------------------------------------------------
+
+
+def test_a_contract_started_or_ended_inside_the_period_pays_the_norm_for_its_days_only(branch):
+    started = make_household(branch, zones=None)  # concluded on 20 October: 12 of 31 days
+    started.start_date = dt.date(2026, 10, 20)
+    started.save(update_fields=["start_date"])
+    ended = make_household(branch, zones=None)  # terminated on 10 October: 10 of 31 days
+    ended.end_date, ended.status = dt.date(2026, 10, 10), "terminated"
+    ended.save(update_fields=["end_date", "status"])
+    whole = make_household(branch, zones=None)
+    measured = make_household(branch, readings={p(9): 1000, p(10): 1150})  # a reading: what the meter measured
+    measured.start_date = dt.date(2026, 9, 15)
+    measured.end_date, measured.status = dt.date(2026, 10, 25), "terminated"
+    measured.save(update_fields=["start_date", "end_date", "status"])
+    bill(branch, p(10))
+    assert charges_of(started) == [(p(10), "primary", "norm", D("53.42"), D("267.10"))]  # 138 × 12 / 31
+    assert charges_of(ended) == [(p(10), "primary", "norm", D("44.52"), D("222.60"))]  # 138 × 10 / 31
+    assert charges_of(whole) == [(p(10), "primary", "norm", D("138.00"), D("690.00"))]
+    assert charges_of(measured) == [(p(10), "primary", "reading", D("150.00"), D("750.00"))]
+    charge = Charge.objects.get(contract=started)
+    assert charge.basis["days"] == [12, 31]
+    item = Invoice.objects.get(account=started.account, period=p(10)).data["contracts"][0]
+    assert item["days"] == [12, 31] and item["volume"] == "53.42"
+    assert "days" not in Charge.objects.get(contract=whole).basis
+    # the next month is a whole one again
+    bill(branch, p(11))
+    assert charges_of(started)[-1] == (p(11), "primary", "norm", D("138.00"), D("690.00"))
+    assert [c[0] for c in charges_of(ended)] == [p(10)]  # not billed after its end

@@ -115,3 +115,15 @@ def test_a_multi_zone_meter_by_norm_is_priced_single_rate_and_recalculated_per_z
     july = find_volume(period=p(7), meter_zones=2, reads=[*reads, Read(p(7), (1200, 500))], billed=billed)
     # day: 600 − (3 × 100 + 138) = 162; night: 200 − 3 × 50 = 50
     assert july.volumes == (D("162.00"), D("50.00"))
+
+
+def test_an_estimate_for_part_of_the_month_is_that_share_a_measurement_is_not():
+    norm = find_volume(period=p(3), meter_zones=None, norm=D(138), days=(12, 31))
+    assert (norm.method, norm.volumes, norm.basis["days"]) == ("norm", (D("53.42"),), [12, 31])
+    reads = [Read(dt.date(2025, 8, 1), (0,)), Read(p(2), (1060,))]  # the DOMAIN example: 176.67 a month
+    average = find_volume(period=p(3), meter_zones=1, reads=reads, norm=D(138), days=(15, 31))
+    assert average.method == "average" and average.volumes == (D("85.49"),)  # 176.67 × 15 / 31
+    measured = find_volume(period=p(2), meter_zones=1, reads=reads, days=(15, 28))
+    assert measured.method == "reading" and measured.volumes == (D("1060.00"),)
+    assert "days" not in measured.basis
+    assert find_volume(period=p(3), meter_zones=None, norm=D(138), days=(31, 31)).volumes == (D("138.00"),)

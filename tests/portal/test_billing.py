@@ -153,6 +153,18 @@ def test_period_detail_by_norm_and_ranges(client, branch):
     ]
 
 
+def test_period_detail_of_a_contract_concluded_inside_the_period(client, branch):
+    contract = make_household(branch, zones=None)
+    contract.start_date = dt.date(2026, 10, 20)  # 12 of 31 days
+    contract.save(update_fields=["start_date"])
+    run_billing(branch=branch, period=OCT, actor="test", today=after_window(OCT))
+    client.force_login(client_login(contract.account))
+    response = client.get(url("billing_period", contract, 2026, 10))
+    (row,) = response.context["rows"]
+    assert row.days == (12, 31) and row.zone_volumes == [("", D("53.42"))]
+    assert 'class="days"' in response.content.decode()
+
+
 def test_bill_pdf_is_the_right_bill(client, billed, owner):
     client.force_login(owner)
     response = client.get(url("bill_pdf", billed, 2026, 9))
