@@ -16,6 +16,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
+from sbyt.core.fields import DocumentField
 from sbyt.customers.models import Contract, Premises
 
 RESOURCE_CHOICES = Contract.Resource.choices
@@ -460,8 +461,8 @@ class Charge(models.Model):
     volume_r2 = volume_field("объём во 2-м диапазоне")
     volume_r3 = volume_field("объём в 3-м диапазоне")
     amount = money_field("сумма, ₽")
-    lines = models.JSONField("строки расчёта", default=list, blank=True)
-    basis = models.JSONField("основание расчёта", default=dict, blank=True)
+    lines = DocumentField("строки расчёта", default=list, blank=True)
+    basis = DocumentField("основание расчёта", default=dict, blank=True)
     created_at = models.DateTimeField("создано", auto_now_add=True)
 
     class Meta:
@@ -592,7 +593,7 @@ class Invoice(models.Model):
     total_due = money_field("к оплате")
     delivery = models.CharField("доставка", max_length=8, choices=BillDelivery.Method.choices)
     email = models.EmailField("e-mail доставки", blank=True)
-    data = models.JSONField("содержание счёта", default=dict)
+    data = DocumentField("содержание счёта", default=dict)
 
     class Meta:
         verbose_name = "счёт"

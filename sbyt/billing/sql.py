@@ -4,11 +4,13 @@ Values cross as plain text where Django's converters would cost more than the qu
 selected ``CAST(... AS TEXT)`` and parsed with ``date.fromisoformat`` / ``Decimal``, both C)."""
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from django.db import connection
+from django.apps import apps
+from django.db import connection, models
 
 SQLITE_MAX_IDS = 10_000  # one parameter per id on SQLite (its limit is 32 766 parameters per statement)
 
@@ -61,8 +63,9 @@ def insert(table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
             # COPY's text format written directly: formatting rows here is several times cheaper than letting
             # the driver dump value by value (write_row).
             with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                line = _line_formatter(table, tuple(columns))
                 for start in range(0, len(rows), 1000):
-                    copy.write("".join(map(_copy_line, rows[start : start + 1000])))
+                    copy.write("".join(map(line, rows[start : start + 1000])))
         else:
             placeholders = ", ".join(["%s"] * len(columns))
             cursor.executemany(
@@ -130,3 +133,37 @@ def _copy_value(value) -> str:
 
 def _copy_line(row) -> str:
     return "\t".join(map(_copy_value, row)) + "\n"
+
+
+_TEXT_FIELDS = (models.CharField, models.TextField, models.JSONField)
+
+
+def _null(value) -> str:
+    return "\\N" if value is None else str(value)
+
+
+def _text(value) -> str:
+    return "\\N" if value is None else _escape(value if value.__class__ is str else str(value))
+
+
+@functools.cache
+def _line_formatter(table: str, columns: tuple[str, ...]):
+    """One COPY line per row, compiled once per table and column list from the model's fields: text columns
+    escaped, nullable ones ``\\N`` for None, the rest (ids, numbers already as text, dates, timestamps) as
+    ``str()`` gives them — no per-value type tests. A value a column cannot take (None where the field is NOT
+    NULL) reaches the database as text and is refused there, loudly. Tables that are no model's: ``_copy_line``."""
+    model = next((m for m in apps.get_models() if m._meta.db_table == table), None)
+    if model is None:
+        return _copy_line
+    by_column = {f.column: f for f in model._meta.concrete_fields}
+    parts = []
+    for i, column in enumerate(columns):
+        field = by_column[column]
+        if isinstance(field, _TEXT_FIELDS):
+            parts.append(f"{{_text(r[{i}])}}")
+        elif field.null:
+            parts.append(f"{{_null(r[{i}])}}")
+        else:
+            parts.append(f"{{r[{i}]}}")
+    source = "lambda r: f'" + "\\t".join(parts) + "\\n'"
+    return eval(source, {"_text": _text, "_null": _null})  # noqa: S307 - built above from column positions only
