@@ -516,12 +516,17 @@ def recheck_pending(*, older_than: dt.timedelta = dt.timedelta(minutes=1), limit
         .exclude(checked_at__gt=now - older_than)
         .order_by("checked_at", "created_at")[:limit]
     )
+    return _recheck_each(due, lambda intent: refresh_intent(intent=intent, actor="periodic"), "order")
+
+
+def _recheck_each(due, refresh, what: str) -> int:
+    """The periodic re-checks: each item asked about once; one that fails is logged, the others still go."""
     count = 0
-    for intent in due:
+    for item in due:
         try:
-            refresh_intent(intent=intent, actor="periodic")
+            refresh(item)
         except Exception:
-            log.exception("re-check of order %s failed", intent.pk)
+            log.exception("re-check of %s %s failed", what, item.pk)
         count += 1
     return count
 
@@ -962,14 +967,7 @@ def recheck_pending_refunds(*, older_than: dt.timedelta = dt.timedelta(minutes=1
         .select_related("payment__account", "payment__intent")
         .order_by("checked_at", "created_at")[:limit]
     )
-    count = 0
-    for request in due:
-        try:
-            refresh_refund(request=request, actor="periodic")
-        except Exception:
-            log.exception("re-check of refund %s failed", request.pk)
-        count += 1
-    return count
+    return _recheck_each(due, lambda request: refresh_refund(request=request, actor="periodic"), "refund")
 
 
 CANCEL_MESSAGES = {
