@@ -22,6 +22,7 @@ from sbyt.customers.models import Account, Branch
 
 from .models import (
     BillDelivery,
+    BillingRun,
     BillingSettings,
     ConsumptionNorm,
     Invoice,
@@ -199,6 +200,11 @@ def seed_billing_demo(
             result.charges += run.stats.get("charges", 0)
             result.invoices += run.stats.get("invoices", 0)
         result.payments += _pay(period, habits, today, rng)
+    # The demo's history is the past: its bills are not e-mailed again (nor printed) at the first start — the
+    # delivery job takes only runs not handed over yet. Staff can still make a run's print batch by hand.
+    BillingRun.objects.filter(actor_label=ACTOR, delivery_planned_at__isnull=True).update(
+        delivery_planned_at=timezone.now()
+    )
     result.debtors = sum(1 for habit in habits.values() if habit >= 0.95)
     return result
 
