@@ -439,3 +439,15 @@ def test_a_contract_started_or_ended_inside_the_period_pays_the_norm_for_its_day
     bill(branch, p(11))
     assert charges_of(started)[-1] == (p(11), "primary", "norm", D("138.00"), D("690.00"))
     assert [c[0] for c in charges_of(ended)] == [p(10)]  # not billed after its end
+
+
+def test_the_planner_statistics_are_refreshed_as_the_tables_grow(branch, monkeypatch):
+    from sbyt.billing import run as engine
+
+    steps = []
+    monkeypatch.setattr(engine._Engine, "_analyze", lambda self: steps.append(self.steps))
+    for _ in range(9):
+        make_household(branch, zones=None)
+    bill(branch, p(10), chunk_size=1)  # 9 accounts, 10 steps (the last finds none)
+    assert steps == [2, 4, 8]
+    assert Invoice.objects.filter(period=p(10)).count() == 9
