@@ -5,8 +5,8 @@ than the database spends executing them (bench/sms.py). These helpers build a mo
 metadata, and then only bind values — with the fields' own conversions both ways (``get_db_prep_save`` going in,
 the backend's and the field's converters coming out), so the rows are exactly what the ORM would write and read.
 
-- ``insert(instance)``: ``Model.save()`` of a new row, minus the signals (refused for a model with its own
-  ``save`` or with ``pre_save``/``post_save`` receivers, where skipping them would change behaviour);
+- ``insert(instance)``: ``Model.save()`` of a new row, without sending signals — refused (TypeError) for a model
+  with its own ``save``; a model with ``pre_save``/``post_save`` receivers goes through ``save()`` itself;
 - ``Joined``: one SELECT over foreign keys (``select_related``) whose rows come back as model instances linked
   to each other.
 """
