@@ -13,8 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from sbyt.core.actors import is_user, require_permission
 from sbyt.core.audit import audit
-from sbyt.core.errors import DomainError, PermissionDenied
+from sbyt.core.errors import DomainError
 from sbyt.core.periods import add_months, month_start, period_label
 from sbyt.core.timezones import local_now
 from sbyt.customers.models import Account, Branch, Consent, Contract
@@ -29,16 +30,6 @@ from .run import CHUNK_SIZE, execute_run
 RUN_PERMISSION = "billing.run_billing"
 CORRECTION_PERMISSION = "billing.post_correction"
 OPEN_STATES = (BillingRun.State.PENDING, BillingRun.State.RUNNING, BillingRun.State.FAILED)
-
-
-def _is_user(actor) -> bool:
-    return getattr(actor, "is_authenticated", False)
-
-
-def _guard_permission(actor, permission: str, message: str) -> None:
-    """People need the permission; the system and named processes (``"periodic"``, ``"run_billing"``) act freely."""
-    if actor is not None and not isinstance(actor, str) and not (_is_user(actor) and actor.has_perm(permission)):
-        raise PermissionDenied(message)
 
 
 def _money(value) -> Decimal:
@@ -77,7 +68,7 @@ def start_billing_run(
 
     Guards: the actor may run billing; the period is not in the future and its readings window is over; no run of
     the branch and period is unfinished (that one is continued instead, see ``run_billing``)."""
-    _guard_permission(actor, RUN_PERMISSION, _("You are not allowed to run billing."))
+    require_permission(actor, RUN_PERMISSION, _("You are not allowed to run billing."))
     period = month_start(period)
     today = today or local_today(branch)
     if period > month_start(today):
@@ -109,8 +100,8 @@ def start_billing_run(
         run = BillingRun.objects.create(
             branch=branch,
             period=period,
-            started_by=actor if _is_user(actor) else None,
-            actor_label=actor if isinstance(actor, str) else (actor.get_username() if _is_user(actor) else ""),
+            started_by=actor if is_user(actor) else None,
+            actor_label=actor if isinstance(actor, str) else (actor.get_username() if is_user(actor) else ""),
             total=Account.objects.filter(branch=branch).count(),
             chunk_size=chunk_size,
             penalty_as_of=as_of,
@@ -153,13 +144,13 @@ def run_billing(
             today=today,
         )
     else:
-        _guard_permission(actor, RUN_PERMISSION, _("You are not allowed to run billing."))
+        require_permission(actor, RUN_PERMISSION, _("You are not allowed to run billing."))
     return execute_run(run, progress=progress, chunk_size=chunk_size)
 
 
 def resume_billing_run(*, run: BillingRun, actor) -> BillingRun:
     """Hand an unfinished run (failed, or whose worker is gone) back to the worker."""
-    _guard_permission(actor, RUN_PERMISSION, _("You are not allowed to run billing."))
+    require_permission(actor, RUN_PERMISSION, _("You are not allowed to run billing."))
     from .run import is_stale
     from .tasks import execute_billing_run
 
@@ -317,7 +308,7 @@ def post_payment(
 def post_correction(*, contract: Contract, amount, reason: str, actor, period: dt.date | None = None) -> LedgerEntry:
     """A correction of a contract's balance by staff (+ more to pay, − less), with its reason; it goes on the next
     bill and, if positive, is due with it."""
-    _guard_permission(actor, CORRECTION_PERMISSION, _("You are not allowed to correct balances."))
+    require_permission(actor, CORRECTION_PERMISSION, _("You are not allowed to correct balances."))
     amount = _money(amount)
     if amount == 0:
         raise DomainError(_("The correction amount must not be zero."))
@@ -372,7 +363,7 @@ def set_bill_delivery(
                 validate_email(email)
             except ValidationError:
                 raise DomainError(_("The e-mail address is not valid.")) from None
-        label = actor if isinstance(actor, str) else (actor.get_username() if _is_user(actor) else "system")
+        label = actor if isinstance(actor, str) else (actor.get_username() if is_user(actor) else "system")
         delivery, _created = BillDelivery.objects.update_or_create(
             account=account, defaults={"method": method, "email": email, "changed_by": label[:120]}
         )

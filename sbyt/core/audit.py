@@ -4,6 +4,7 @@ from collections.abc import Iterable
 
 from django.db import models
 
+from .actors import actor_label, is_user
 from .models import AuditEntry
 from .rows import insert
 
@@ -11,13 +12,7 @@ Actor = object  # a user, a channel name ("sms", "import"), or None for the syst
 
 
 def _actor_fields(actor) -> dict:
-    if actor is None:
-        return {"actor": None, "actor_label": "system"}
-    if isinstance(actor, str):
-        return {"actor": None, "actor_label": actor[:120]}
-    if getattr(actor, "is_authenticated", False):
-        return {"actor": actor, "actor_label": actor.get_username()[:120]}
-    return {"actor": None, "actor_label": "anonymous"}
+    return {"actor": actor if is_user(actor) else None, "actor_label": actor_label(actor)}
 
 
 def _target_fields(target) -> dict:

@@ -37,8 +37,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sbyt.billing.models import LedgerEntry
+from sbyt.core.actors import actor_label, is_user, require_permission
 from sbyt.core.audit import audit
-from sbyt.core.errors import DomainError, PermissionDenied
+from sbyt.core.errors import DomainError
 from sbyt.core.periods import month_start
 from sbyt.core.timezones import local_now
 from sbyt.customers.models import Account, Branch, Contract, Customer, Premises
@@ -88,30 +89,12 @@ _SUSPENSE_COLUMNS = (
 )
 
 
-def _is_user(actor) -> bool:
-    return getattr(actor, "is_authenticated", False)
-
-
-def _label(actor) -> str:
-    if actor is None:
-        return "system"
-    if isinstance(actor, str):
-        return actor[:120]
-    return actor.get_username()[:120] if _is_user(actor) else "anonymous"
-
-
-def _guard(actor, permission: str, message: str) -> None:
-    """People need the permission; named processes (``"import_registry"`` command, ``"periodic"``) act freely."""
-    if actor is not None and not isinstance(actor, str) and not (_is_user(actor) and actor.has_perm(permission)):
-        raise PermissionDenied(message)
-
-
 # ----------------------------------------------------------------------------------------------- receiving
 
 
 def receive_registry(*, data: bytes, file_name: str, registry_format: RegistryFormat, actor) -> Registry:
     """Store a registry file as received. The same bytes again: ``DomainError`` naming the first one."""
-    _guard(actor, IMPORT_PERMISSION, _("You are not allowed to import payment registries."))
+    require_permission(actor, IMPORT_PERMISSION, _("You are not allowed to import payment registries."))
     if not registry_format.active:
         raise DomainError(_("This registry format is switched off."))
     if not data:
@@ -131,8 +114,8 @@ def receive_registry(*, data: bytes, file_name: str, registry_format: RegistryFo
                 sha256=digest,
                 size=len(data),
                 content=data,
-                uploaded_by=actor if _is_user(actor) else None,
-                actor_label=_label(actor),
+                uploaded_by=actor if is_user(actor) else None,
+                actor_label=actor_label(actor),
             )
             audit(
                 actor,
@@ -167,7 +150,7 @@ class _Run:
     def __init__(self, registry: Registry, actor):
         self.registry = registry
         self.actor = actor
-        self.label = _label(actor)
+        self.label = actor_label(actor)
         self.channel = registry.channel
         self.prefix = registry.sha256[:20]
         self.format_code = registry.format.code
@@ -195,7 +178,7 @@ class _Run:
 
 def import_registry(*, registry: Registry, actor, progress=None, chunk_size: int | None = None) -> Registry:
     """Check and import a received registry (or resume one that failed). Returns it with its report."""
-    _guard(actor, IMPORT_PERMISSION, _("You are not allowed to import payment registries."))
+    require_permission(actor, IMPORT_PERMISSION, _("You are not allowed to import payment registries."))
     startable = (Registry.Status.RECEIVED, Registry.Status.FAILED)
     taken = Registry.objects.filter(pk=registry.pk, status__in=startable).update(
         status=Registry.Status.IMPORTING, started_at=timezone.now(), refusal=""
@@ -475,7 +458,7 @@ def debt_registry(*, branch: Branch, actor, on: dt.date | None = None) -> tuple[
     cp1251, ``;``-separated: account; name; address; period MMYY; debt; then per counter n
     ``CounterId_n:<serial>``, ``CounterName_n:<zone>``, ``CounterPrev_n:<value>``, ``CounterPrevDate_n:<dd.mm.yyyy>``;
     the trailer ``=count;sum``. A fixed number of queries for the whole branch. Returns (bytes, lines, sum)."""
-    _guard(actor, EXPORT_PERMISSION, _("You are not allowed to export the debt registry."))
+    require_permission(actor, EXPORT_PERMISSION, _("You are not allowed to export the debt registry."))
     on = on or local_now(branch.time_zone).date()
     period = month_start(on)
     accounts = list(

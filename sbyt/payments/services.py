@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy
 from sbyt.billing.models import LedgerEntry
 from sbyt.billing.queries import account_debt
 from sbyt.billing.services import post_payment
+from sbyt.core.actors import actor_label, is_user
 from sbyt.core.audit import audit
 from sbyt.core.errors import DomainError, PermissionDenied
 from sbyt.core.money import round_half_up
@@ -69,20 +70,8 @@ SUSPENSE_PERMISSION = "payments.resolve_suspense"
 ZERO = Decimal("0.00")
 
 
-def _is_user(actor) -> bool:
-    return getattr(actor, "is_authenticated", False)
-
-
-def _label(actor) -> str:
-    if actor is None:
-        return "system"
-    if isinstance(actor, str):
-        return actor[:120]
-    return actor.get_username()[:120] if _is_user(actor) else "anonymous"
-
-
 def _guard_permission(actor, permission: str, message: str) -> None:
-    if not (_is_user(actor) and actor.has_perm(permission)):
+    if not (is_user(actor) and actor.has_perm(permission)):
         raise PermissionDenied(message)
 
 
@@ -198,7 +187,7 @@ def start_online_payment(
     for account in accounts:
         if account.closed_on is not None:
             raise DomainError(_("Account %(number)s is closed.") % {"number": account.number})
-    user = actor if _is_user(actor) else None
+    user = actor if is_user(actor) else None
     if source in (PaymentIntent.Source.CABINET, PaymentIntent.Source.APP):
         if user is None or AccountAccess.objects.filter(user=user, account__in=accounts).count() != len(accounts):
             raise PermissionDenied(_("You can pay from the cabinet only for your own accounts."))
@@ -345,7 +334,7 @@ def _credit(intent: PaymentIntent, remote: RemotePayment, actor) -> None:
             paid_on=_local_today(account),
             payer=account.customer.display_name[:200],
             intent=intent,
-            actor_label=_label(actor),
+            actor_label=actor_label(actor),
             note=_("Order %(token)s") % {"token": intent.token},
         )
         _post(payment, actor)
@@ -574,7 +563,7 @@ def take_office_payment(
             paid_at=now,
             paid_on=_local_today(account),
             payer=(payer or account.customer.display_name)[:200],
-            actor_label=_label(actor),
+            actor_label=actor_label(actor),
         )
         _post(payment, actor)
         results = []
@@ -627,7 +616,7 @@ def assign_suspense(
             payer=item.payer,
             registry=item.registry,
             line_no=item.line_no,
-            actor_label=_label(actor),
+            actor_label=actor_label(actor),
             note=_("Assigned from the unmatched list: %(note)s") % {"note": note.strip()} if note.strip() else "",
         )
         _post(payment, actor)
@@ -728,7 +717,7 @@ def refund_payment(*, payment: Payment, amount, reason: str, actor, idempotence_
             amount=amount,
             reason=reason[:300],
             requested_by=actor,
-            actor_label=_label(actor),
+            actor_label=actor_label(actor),
         )
         if intent is None:
             _post_refund(request, actor, external_id=f"refund:{payment.pk}:{payment.refunds.count() + 1}")
@@ -1024,7 +1013,7 @@ def request_autopay(
     """Switch autopay on (PAY-5): record the consent, the limit and the day, then pay the current debt (or 1 ₽ when
     there is none, credited as an advance) by card with «save the card». The mandate is active once the provider
     confirms the payment and the saved card."""
-    if not _is_user(actor):
+    if not is_user(actor):
         raise PermissionDenied(_("Log in to switch on autopay."))
     if not AccountAccess.objects.filter(user=actor, account=account).exists():
         raise PermissionDenied(_("You can pay from the cabinet only for your own accounts."))
@@ -1082,9 +1071,9 @@ def request_autopay(
 
 def cancel_autopay(*, mandate: AutopayMandate, actor) -> AutopayMandate:
     """Switch autopay off; the saved card is not charged again."""
-    staff = _is_user(actor) and actor.is_staff and actor.has_perm(SUSPENSE_PERMISSION)
+    staff = is_user(actor) and actor.is_staff and actor.has_perm(SUSPENSE_PERMISSION)
     if not staff and not (
-        _is_user(actor) and AccountAccess.objects.filter(user=actor, account_id=mandate.account_id).exists()
+        is_user(actor) and AccountAccess.objects.filter(user=actor, account_id=mandate.account_id).exists()
     ):
         raise PermissionDenied(_("You can pay from the cabinet only for your own accounts."))
     with transaction.atomic():
