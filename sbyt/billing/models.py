@@ -322,6 +322,30 @@ class BillingSettings(models.Model):
     def channel_lines(self) -> list[str]:
         return [line.strip() for line in self.channels.splitlines() if line.strip()]
 
+    def payee(self) -> dict:
+        """The payee block of a bill's snapshot (printed and QR-encoded)."""
+        return {
+            "name": self.payee_name,
+            "inn": self.inn,
+            "kpp": self.kpp,
+            "account": self.account,
+            "bank_name": self.bank_name,
+            "bic": self.bic,
+            "corr_account": self.corr_account,
+            "purpose": self.purpose,
+            "address": self.address,
+        }
+
+
+def bill_header(branch, settings: BillingSettings | None) -> dict:
+    """What every bill of a branch prints the same: the branch and its phones, the other channels, the payee (None
+    without bill settings). Stored in each bill's snapshot; documents on request build it afresh."""
+    return {
+        "branch": {"code": branch.code, "name": branch.name, "phones": branch.phones},
+        "channels": settings.channel_lines if settings else [],
+        "payee": settings.payee() if settings else None,
+    }
+
 
 class BillDelivery(models.Model):
     """How a client gets bills (CAB-11, BIL-4). No row: on paper."""

@@ -50,6 +50,7 @@ from .models import (
     ContractTariffGroup,
     Invoice,
     LedgerEntry,
+    bill_header,
 )
 from .penalties import Debt, Reduction, accrued_penalty
 from .pricing import ZERO, PricingError, price_volume, q2
@@ -284,33 +285,11 @@ class _Engine:
         for key in ("amount", "adjusted", "penalty", "billed"):
             if key in run.stats:
                 self.sums[key] = Decimal(run.stats[key])
-        self.header = self._bill_header()
+        self.header = bill_header(self.branch, self.config.settings)
         self.header_json = dumps(self.header)[1:-1]  # spliced into every bill's snapshot, encoded once
         self.due_cache: dict[tuple[dt.date, str], dt.date] = {}
         self.db_days: dict[dt.date, object] = {}
         self.steps = 0
-
-    def _bill_header(self) -> dict:
-        settings = self.config.settings
-        branch = self.branch
-        header = {
-            "branch": {"code": branch.code, "name": branch.name, "phones": branch.phones},
-            "channels": settings.channel_lines if settings else [],
-            "payee": None,
-        }
-        if settings is not None:
-            header["payee"] = {
-                "name": settings.payee_name,
-                "inn": settings.inn,
-                "kpp": settings.kpp,
-                "account": settings.account,
-                "bank_name": settings.bank_name,
-                "bic": settings.bic,
-                "corr_account": settings.corr_account,
-                "purpose": settings.purpose,
-                "address": settings.address,
-            }
-        return header
 
     def _db_day(self, day: dt.date | None):
         if day is None:

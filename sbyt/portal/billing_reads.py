@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from sbyt.billing import queries
 from sbyt.billing.bills import METHOD_LABELS, RANGE_LABELS, SERVICES, supplier_of
 from sbyt.billing.documents import CertificateDocument, StatementDocument, StatementLine, Supplier
-from sbyt.billing.models import BillingSettings, Charge, LedgerEntry
+from sbyt.billing.models import BillingSettings, Charge, LedgerEntry, bill_header
 from sbyt.core.errors import DomainError
 from sbyt.core.periods import add_months, month_start
 from sbyt.customers.models import Account, Contract
@@ -149,20 +149,7 @@ def consumption_chart(contract: Contract, *, months: int = CHART_MONTHS) -> list
 def branch_supplier(account: Account) -> Supplier:
     """The payee as the branch's bill settings give it (a document on request has no bill snapshot)."""
     branch = account.branch
-    settings = BillingSettings.objects.filter(branch=branch).first()
-    data = {"branch": {"name": branch.name, "phones": branch.phones}, "payee": None, "channels": []}
-    if settings is not None:
-        data["channels"] = settings.channel_lines
-        data["payee"] = {
-            "name": settings.payee_name,
-            "inn": settings.inn,
-            "kpp": settings.kpp,
-            "account": settings.account,
-            "bank_name": settings.bank_name,
-            "bic": settings.bic,
-            "corr_account": settings.corr_account,
-            "address": settings.address,
-        }
+    data = bill_header(branch, BillingSettings.objects.filter(branch=branch).first())
     return supplier_of(data)  # DomainError in Russian when the branch has no payee details
 
 
