@@ -20,7 +20,6 @@ created and dropped by the script. Targets: 1 000 000 contracts on PostgreSQL in
 
 import argparse
 import datetime as dt
-import os
 import random
 import sys
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import PG_SERVER, drop_database, prepare_database  # noqa: E402
+from bench.common import PG_SERVER, drop_database, prepare_database, setup_django  # noqa: E402
 
 PG_NAME = "sbyt_bench_billing"
 SEED = 20261123
@@ -332,14 +331,7 @@ def raw_insert(run_id: int, sample: int = 100_000) -> tuple[int, float]:
 def main() -> int:
     args = parse_args()
     url, tmp = prepare_database(PG_NAME, postgres=args.postgres)
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ["SBYT_DEBUG"] = "0"
-    os.environ.setdefault("SBYT_SECRET_KEY", "bench-only-secret-key")
-    os.environ.setdefault("SBYT_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    setup_django(url)
     from django.core.management import call_command
     from django.db import connection
 

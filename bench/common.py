@@ -26,6 +26,20 @@ def prepare_database(name: str, *, postgres: bool) -> tuple[str, str | None]:
     return f"sqlite:///{tmp}/bench.sqlite3", tmp
 
 
+def setup_django(url: str) -> None:
+    """Django on the throw-away database ``url``, production-like (no debug query log, warnings only)."""
+    import os
+
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ["SBYT_DEBUG"] = "0"
+    os.environ.setdefault("SBYT_SECRET_KEY", "bench-only-secret-key")
+    os.environ.setdefault("SBYT_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+
+
 def drop_database(name: str, *, postgres: bool, tmp: str | None) -> None:
     from django.db import connections
 

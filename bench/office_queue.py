@@ -21,12 +21,11 @@ sys.path.insert(0, str(ROOT))
 
 import argparse  # noqa: E402
 import datetime as dt  # noqa: E402
-import os  # noqa: E402
 import statistics  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 
-from bench.common import PG_SERVER, drop_database, prepare_database  # noqa: E402
+from bench.common import PG_SERVER, drop_database, prepare_database, setup_django  # noqa: E402
 
 PG_NAME = "sbyt_bench_queue"
 P99_TARGET_MS = 50.0
@@ -284,14 +283,7 @@ def check_day(result, tickets: int) -> list[str]:
 def main() -> int:
     args = parse_args()
     url, tmp = prepare_database(PG_NAME, postgres=args.postgres)
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ["SBYT_DEBUG"] = "0"  # production-like: no query log
-    os.environ.setdefault("SBYT_SECRET_KEY", "bench-only-secret-key")
-    os.environ.setdefault("SBYT_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    setup_django(url)
     from django.core.management import call_command
     from django.db import connection
 

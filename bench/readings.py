@@ -12,7 +12,6 @@ created and dropped by the script. Targets: (a) >= 20 000 readings/s, (b) p99 < 
 """
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import PG_SERVER, drop_database, households, prepare_database  # noqa: E402
+from bench.common import PG_SERVER, drop_database, households, prepare_database, setup_django  # noqa: E402
 
 PG_NAME = "sbyt_bench"
 BATCH_TARGET = 20_000  # readings/s
@@ -201,14 +200,7 @@ def _at():
 def main() -> int:
     args = parse_args()
     url, tmp = prepare_database(PG_NAME, postgres=args.postgres)
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ["SBYT_DEBUG"] = "0"  # production-like: no query log
-    os.environ.setdefault("SBYT_SECRET_KEY", "bench-only-secret-key")
-    os.environ.setdefault("SBYT_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    setup_django(url)
     from django.core.management import call_command
     from django.db import connection
 

@@ -16,7 +16,6 @@ created and dropped by the script. Target (issue 5): 100 000 lines with 50 000 r
 
 import argparse
 import datetime as dt
-import os
 import random
 import sys
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import PG_SERVER, drop_database, households, prepare_database  # noqa: E402
+from bench.common import PG_SERVER, drop_database, households, prepare_database, setup_django  # noqa: E402
 
 PG_NAME = "sbyt_bench_registry"
 TARGET_S = 10.0
@@ -207,14 +206,7 @@ def bench_raw(registry) -> tuple[float, dict]:
 def main() -> int:
     args = parse_args()
     url, tmp = prepare_database(PG_NAME, postgres=args.postgres)
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ["SBYT_DEBUG"] = "0"
-    os.environ.setdefault("SBYT_SECRET_KEY", "bench-only-secret-key")
-    os.environ.setdefault("SBYT_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    setup_django(url)
     from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone

@@ -17,7 +17,6 @@ Target: p99 < 300 ms per search kind on PostgreSQL with 1 000 000 accounts.
 """
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -27,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import PG_SERVER, drop_database, prepare_database  # noqa: E402
+from bench.common import PG_SERVER, drop_database, prepare_database, setup_django  # noqa: E402
 
 PG_NAME = "sbyt_bench_search"
 P99_TARGET_MS = 300.0
@@ -204,14 +203,7 @@ def time_calls(calls) -> list[float]:
 def main() -> int:
     args = parse_args()
     url, tmp = prepare_database(PG_NAME, postgres=args.postgres)
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ["SBYT_DEBUG"] = "0"
-    os.environ.setdefault("SBYT_SECRET_KEY", "bench-only-secret-key")
-    os.environ.setdefault("SBYT_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    setup_django(url)
     from django.core.management import call_command
     from django.db import connection
 

@@ -43,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import drop_database, households, prepare_database  # noqa: E402
+from bench.common import drop_database, households, prepare_database, setup_django  # noqa: E402
 
 PG_NAME = "sbyt_bench_sms"
 RATE_TARGET = 300  # messages/s
@@ -473,14 +473,7 @@ def main() -> int:
     args = parse_args()
     signal.signal(signal.SIGTERM, _terminate)  # a kill from outside cleans up like Ctrl+C
     url, tmp = prepare_database(PG_NAME, postgres=not args.sqlite)
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ["SBYT_DEBUG"] = "0"
-    os.environ.setdefault("SBYT_SECRET_KEY", "bench-only-secret-key")
-    os.environ.setdefault("SBYT_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    setup_django(url)
     from django.core.management import call_command
     from django.db import connection, connections
 
