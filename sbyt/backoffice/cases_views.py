@@ -44,6 +44,7 @@ from sbyt.cases.models import (
 )
 from sbyt.core.audit import audit_view
 from sbyt.core.errors import DomainError, PermissionDenied
+from sbyt.core.forms import MultipleFileField
 from sbyt.customers.queries import find_account
 from sbyt.messaging.models import InboundMessage
 from sbyt.offices.models import Office
@@ -95,23 +96,6 @@ def _office_field():
         required=False,
         empty_label=_("— remote channels —"),
     )
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ALLOWED_ENDINGS.replace(" ", "")}))
-        kwargs.setdefault("required", False)
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        single = super().clean
-        if isinstance(data, list | tuple):
-            return [single(item, initial) for item in data if item]
-        return [single(data, initial)] if data else []
 
 
 # --- forms of the case page -----------------------------------------------------------------------------------
@@ -343,7 +327,7 @@ class NewCaseForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         input_formats=["%Y-%m-%dT%H:%M", "%d.%m.%Y %H:%M", "%d.%m.%Y"],
     )
-    files = MultipleFileField(label=gettext_lazy("Scans and documents"))
+    files = MultipleFileField(label=gettext_lazy("Scans and documents"), accept=ALLOWED_ENDINGS)
     inbound = forms.IntegerField(
         label=gettext_lazy("Messenger message No."),
         required=False,

@@ -32,6 +32,7 @@ from sbyt.cases.models import (
 from sbyt.cases.stages import label as stage_label
 from sbyt.cases.stages import stages_of
 from sbyt.core.errors import DomainError, NotFound
+from sbyt.core.forms import MultipleFileField
 from sbyt.customers.queries import accounts_for
 
 from .forms import TelInput
@@ -44,25 +45,6 @@ PUBLIC_KINDS = [(k.value, k.label) for k in APPEAL_KINDS]
 
 
 # --- forms ---------------------------------------------------------------------------------------------------
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Several files in one input (Django's documented recipe); the checks are the service's."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ALLOWED_ENDINGS.replace(" ", "")}))
-        kwargs.setdefault("required", False)
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        single = super().clean
-        if isinstance(data, list | tuple):
-            return [single(item, initial) for item in data if item]
-        return [single(data, initial)] if data else []
 
 
 def _files_help() -> str:
@@ -106,7 +88,7 @@ class AppealTextMixin(forms.Form):
         widget=forms.Textarea(attrs={"rows": 8}),
         error_messages={"required": gettext_lazy("Write the text of the appeal.")},
     )
-    files = MultipleFileField(label=gettext_lazy("Documents, photos (optional)"))
+    files = MultipleFileField(label=gettext_lazy("Documents, photos (optional)"), accept=ALLOWED_ENDINGS)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -218,7 +200,7 @@ class ReplyForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
         error_messages={"required": gettext_lazy("Write the message.")},
     )
-    files = MultipleFileField(label=gettext_lazy("Documents, photos (optional)"))
+    files = MultipleFileField(label=gettext_lazy("Documents, photos (optional)"), accept=ALLOWED_ENDINGS)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
