@@ -161,6 +161,7 @@ SBYT_KANNEL_USERNAME = os.environ.get("SBYT_KANNEL_USERNAME", "")
 SBYT_KANNEL_PASSWORD = os.environ.get("SBYT_KANNEL_PASSWORD", "")
 SBYT_KANNEL_FROM = os.environ.get("SBYT_KANNEL_FROM", "")
 SBYT_KANNEL_TIMEOUT = float(os.environ.get("SBYT_KANNEL_TIMEOUT", "10"))
+SBYT_BILLING_WORKERS = int(os.environ.get("SBYT_BILLING_WORKERS", "2"))  # processes of a billing run (PostgreSQL)
 # Inbound SMS (Kannel get-url, aggregator webhook): the shared secret they send; unset = every request refused.
 SBYT_SMS_INBOUND_SECRET = os.environ.get("SBYT_SMS_INBOUND_SECRET", "")
 

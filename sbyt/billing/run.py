@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from sbyt.core.audit import audit
@@ -73,6 +74,7 @@ dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 2000
+MIN_LANE = 1000  # accounts: a smaller branch is billed in one lane
 STALE_SECONDS = 120  # a run whose worker has not moved for this long (or whose process is gone) may be taken over
 HISTORY_MONTHS = 24  # readings older than this are not used for an average
 
@@ -140,32 +142,120 @@ def is_stale(run: BillingRun, now: dt.datetime | None = None) -> bool:
     return bool(run.worker) and _worker_gone(run.worker)
 
 
-def execute_run(run: BillingRun | int, *, progress=None, chunk_size: int | None = None) -> BillingRun:
-    """Process the run to the end (or continue it after a crash). ``progress(run)`` is called after each committed
-    chunk. Raises DomainError if another live worker is processing it."""
+def default_workers() -> int:
+    """Processes a run uses by default: ``SBYT_BILLING_WORKERS`` (default 2); 1 on SQLite, which has one writer."""
+    if connection.vendor != "postgresql":
+        return 1
+    return max(1, getattr(settings, "SBYT_BILLING_WORKERS", 2))
+
+
+def execute_run(
+    run: BillingRun | int,
+    *,
+    progress=None,
+    chunk_size: int | None = None,
+    workers: int | None = None,
+    lanes: int | None = None,
+) -> BillingRun:
+    """Process the run to the end (or continue it after a crash). ``progress(run)`` is called after each chunk this
+    process commits. Raises DomainError if another live worker is processing it.
+
+    The branch's accounts are split into lanes when the run starts (``workers`` of them, by account id, equal in
+    size); each lane is processed in chunks, its cursor and its block of bill numbers kept in ``run.stats["lanes"]``.
+    With more than one worker on PostgreSQL the lanes run in forked processes at the same time: the run's Python
+    and the server's writes then use both cores. A crash in any lane marks the run failed and stops the others at
+    their next chunk; resuming continues every lane where it stopped (with the lanes planned at the start, whatever
+    ``workers`` is then). ``lanes`` other than ``workers``: for tests."""
+    workers = max(1, workers or default_workers()) if connection.vendor == "postgresql" else 1
+    if connection.in_atomic_block:
+        workers = 1  # other processes would not see the caller's uncommitted rows; its connection stays its own
     worker = worker_id()
-    run = _claim(run if isinstance(run, int) else run.pk, worker)
+    run = _claim(run if isinstance(run, int) else run.pk, worker, lanes or workers)
     if run.state == BillingRun.State.DONE:
         return run
-    engine = _Engine(run, worker)
     size = chunk_size or run.chunk_size or CHUNK_SIZE
+    open_lanes = [i for i, lane in enumerate(run.stats["lanes"]) if not lane["done"]]
+    shares = [open_lanes[i::workers] for i in range(min(workers, len(open_lanes)))]
+    children = []
     try:
-        while True:
-            with transaction.atomic():
-                done = engine.step(size)
-            if progress is not None:
-                progress(engine.run)
-            if done:
-                break
-    except RunLost:
-        return BillingRun.objects.get(pk=run.pk)
+        if len(shares) > 1:
+            children = _fork_lanes(run.pk, worker, shares[1:], size)
+        lost = False
+        try:
+            for lane in shares[0] if shares else []:
+                _run_lane(run, worker, lane, size, progress)
+        except RunLost:  # taken over by another worker, or failed by one of this run's lane processes
+            lost = True
+        failed = [child for child in children if _join(child) != 0]
+        if failed:
+            raise LaneFailed(
+                f"{len(failed)} из {len(children) + 1} процессов расчёта завершились с ошибкой (см. журнал)"
+            )
+        return BillingRun.objects.get(pk=run.pk) if lost else _finish(run.pk, worker)
     except BaseException as exc:  # a crash (Ctrl-C included) leaves the run resumable, marked failed
         _fail(run.pk, worker, exc)
+        for child in children:
+            _join(child, timeout=STALE_SECONDS)
         raise
-    return engine.run
 
 
-def _claim(pk: int, worker: str) -> BillingRun:
+class LaneFailed(RuntimeError):
+    """A lane's process ended with an error (it marked the run failed with its own message first)."""
+
+
+def _run_lane(run: BillingRun, worker: str, lane: int, size: int, progress, parent: int | None = None) -> None:
+    engine = _Engine(run, worker, lane)
+    while True:
+        if parent is not None and os.getppid() != parent:
+            raise RunLost  # the process that started this lane is gone (killed): leave the run to whoever resumes it
+        with transaction.atomic():
+            done = engine.step(size)
+        if progress is not None:
+            progress(engine.run)
+        if done:
+            return
+
+
+def _fork_lanes(pk: int, worker: str, shares: list[list[int]], size: int) -> list:
+    """Start a process per share of lanes (fork: the children inherit the loaded code; each opens its own
+    database connection)."""
+    import multiprocessing
+
+    connections.close_all()  # never share a connection across fork
+    context = multiprocessing.get_context("fork")
+    children = []
+    for share in shares:
+        child = context.Process(target=_lane_process, args=(pk, worker, share, size, os.getpid()), daemon=True)
+        child.start()
+        children.append(child)
+    return children
+
+
+def _lane_process(pk: int, worker: str, lanes: list[int], size: int, parent: int) -> None:
+    connections.close_all()
+    run = BillingRun.objects.select_related("branch").get(pk=pk)
+    try:
+        for lane in lanes:
+            _run_lane(run, worker, lane, size, None, parent)
+    except RunLost:
+        return
+    except BaseException as exc:
+        log.exception("billing run %s, lanes %s failed", pk, lanes)
+        _fail(pk, worker, exc)
+        raise SystemExit(1) from None
+    finally:
+        connections.close_all()
+
+
+def _join(child, timeout: float | None = None) -> int | None:
+    child.join(timeout)
+    if child.is_alive():
+        child.terminate()
+        child.join()
+    return child.exitcode
+
+
+def _claim(pk: int, worker: str, lanes: int) -> BillingRun:
     with transaction.atomic():
         run = BillingRun.objects.select_for_update().select_related("branch").get(pk=pk)
         if run.state == BillingRun.State.DONE:
@@ -180,7 +270,56 @@ def _claim(pk: int, worker: str) -> BillingRun:
         run.started_at = run.started_at or now
         run.heartbeat_at = now
         run.error = ""
-        run.save(update_fields=["state", "worker", "started_at", "heartbeat_at", "error"])
+        fields = ["state", "worker", "started_at", "heartbeat_at", "error"]
+        if "lanes" not in run.stats:
+            run.stats["lanes"] = _plan_lanes(run, lanes)
+            fields.append("stats")
+        run.save(update_fields=fields)
+    return run
+
+
+def _plan_lanes(run: BillingRun, count: int) -> list[dict]:
+    """Split the accounts still to do into ``count`` lanes of equal size by id (fewer for a small branch). Each
+    lane gets the block of bill numbers its accounts can use: the bills of a run are numbered in account order
+    within each lane, the same after a resume; an account that came into a lane after the plan (moved from another
+    branch) takes a number after every lane's block (``seq_spare``)."""
+    accounts = Account.objects.filter(branch_id=run.branch_id, pk__gt=run.cursor).order_by("pk")
+    remaining = accounts.count()
+    count = max(1, min(count, remaining // MIN_LANE))
+    (last_seq,) = fetch(
+        f"SELECT COALESCE(MAX(seq), 0) FROM {_INVOICE} WHERE branch_id = %s AND period = %s",  # noqa: S608
+        [run.branch_id, db_date(run.period)],
+    )[0]
+    lanes, low, seq = [], run.cursor, last_seq
+    for index in range(count):
+        last = index == count - 1
+        size = remaining - (remaining // count) * index if last else remaining // count
+        high = None if last else accounts.values_list("pk", flat=True)[(remaining // count) * (index + 1) - 1]
+        lanes.append({"cursor": low, "high": high, "seq": seq, "seq_end": seq + size, "done": False})
+        low, seq = high, seq + size
+    return lanes
+
+
+def _finish(pk: int, worker: str) -> BillingRun:
+    """Mark the run done once every lane is (a lane's process may still be finishing: then nothing happens)."""
+    with transaction.atomic():
+        run = BillingRun.objects.select_for_update().select_related("branch").get(pk=pk)
+        if run.worker != worker or run.state != BillingRun.State.RUNNING:
+            return run
+        if not all(lane["done"] for lane in run.stats["lanes"]):
+            return run
+        run.state = BillingRun.State.DONE
+        run.finished_at = timezone.now()
+        run.total = max(run.total, run.processed)
+        run.save(update_fields=["state", "finished_at", "total"])
+        audit(
+            run.actor_label or None,
+            "billing.run_done",
+            run,
+            branch=run.branch.code,
+            period=run.period.isoformat(),
+            **{k: v for k, v in run.stats.items() if k not in ("previous_run_at", "lanes")},
+        )
     return run
 
 
@@ -264,9 +403,12 @@ def _display_name(kind, last, first, middle, org) -> str:
 
 
 class _Engine:
-    def __init__(self, run: BillingRun, worker: str):
+    def __init__(self, run: BillingRun, worker: str, lane: int = 0):
         self.run = run
         self.worker = worker
+        self.lane_index = lane
+        self.lane = dict(run.stats["lanes"][lane])
+        self.postgres = connection.vendor == "postgresql"
         self.branch = run.branch
         self.period = run.period
         self.end = period_end(run.period)
@@ -280,11 +422,8 @@ class _Engine:
         self.history_from = add_months(self.period, -HISTORY_MONTHS)
         self.db_period = db_date(self.period)
         self.db_end = db_date(self.end)
-        self.stats = Counter({k: v for k, v in run.stats.items() if isinstance(v, int) and not isinstance(v, bool)})
+        self.stats = Counter()  # the chunk's counts and sums, added to the run's under its lock
         self.sums = defaultdict(lambda: ZERO)
-        for key in ("amount", "adjusted", "penalty", "billed"):
-            if key in run.stats:
-                self.sums[key] = Decimal(run.stats[key])
         self.header = bill_header(self.branch, self.config.settings)
         self.header_json = dumps(self.header)[1:-1]  # spliced into every bill's snapshot, encoded once
         self.due_cache: dict[tuple[dt.date, str], dt.date] = {}
@@ -308,47 +447,69 @@ class _Engine:
     # -- the loop ----------------------------------------------------------------------------------------------
 
     def step(self, size: int) -> bool:
+        """One chunk of the lane: its next ``size`` accounts processed, then the lane's cursor, its bill numbers and
+        the chunk's counts added to the run under the run's lock, in the chunk's transaction. True when the lane is
+        finished."""
         self.steps += 1
-        if self.steps & (self.steps - 1) == 0 and self.steps > 1:
+        if self.lane_index == 0 and self.steps & (self.steps - 1) == 0 and self.steps > 1:
             self._analyze()
-        now = timezone.now()
-        touched = execute(
-            f"UPDATE {_RUN} SET heartbeat_at = %s WHERE id = %s AND worker = %s AND state = %s",  # noqa: S608
-            [db_datetime(now), self.run.pk, self.worker, BillingRun.State.RUNNING],
-        )
+        self.stats, self.sums = Counter(), defaultdict(lambda: ZERO)
+        alive = [self.run.pk, self.worker, BillingRun.State.RUNNING]
+        if self.postgres:  # a plain read: the run's row is locked only at the end, briefly, as lanes share it
+            touched = fetch(f"SELECT 1 FROM {_RUN} WHERE id = %s AND worker = %s AND state = %s", alive)  # noqa: S608
+        else:  # SQLite: taking its write lock now keeps the ids allocated by MAX(id) free until the commit
+            touched = execute(
+                f"UPDATE {_RUN} SET heartbeat_at = heartbeat_at WHERE id = %s AND worker = %s AND state = %s",  # noqa: S608
+                alive,
+            )
         if not touched:
             raise RunLost
+        lane = self.lane
+        bound, params = ("", [self.branch.pk, lane["cursor"], size])
+        if lane["high"] is not None:
+            bound, params = " AND a.id <= %s", [self.branch.pk, lane["cursor"], lane["high"], size]
         lock = " FOR UPDATE OF a" if connection.features.has_select_for_update_of else ""
         accounts = fetch(
             f"""SELECT a.id, a.number, c.kind, c.last_name, c.first_name, c.middle_name, c.org_name, c.email
                 FROM {_ACCOUNT} a JOIN {_CUSTOMER} c ON c.id = a.customer_id
-                WHERE a.branch_id = %s AND a.id > %s ORDER BY a.id LIMIT %s{lock}""",  # noqa: S608
-            [self.branch.pk, self.run.cursor, size],
+                WHERE a.branch_id = %s AND a.id > %s{bound} ORDER BY a.id LIMIT %s{lock}""",  # noqa: S608
+            params,
         )
         if accounts:
             self._process(accounts)
-            self.run.cursor = accounts[-1][0]
-            self.run.processed += len(accounts)
-        done = len(accounts) < size
-        self.run.heartbeat_at = now
-        self.run.stats = self._stats()
-        fields = ["cursor", "processed", "heartbeat_at", "stats"]
-        if done:
-            self.run.state = BillingRun.State.DONE
-            self.run.finished_at = timezone.now()
-            self.run.total = max(self.run.total, self.run.processed)
-            fields += ["state", "finished_at", "total"]
-        self.run.save(update_fields=fields)
-        if done:
-            audit(
-                self.run.actor_label or None,
-                "billing.run_done",
-                self.run,
-                branch=self.branch.code,
-                period=self.period.isoformat(),
-                **{k: v for k, v in self.run.stats.items() if k != "previous_run_at"},
-            )
-        return done
+            lane["cursor"] = accounts[-1][0]
+        lane["done"] = len(accounts) < size
+        self._save_progress(len(accounts))
+        return lane["done"]
+
+    def _save_progress(self, processed: int) -> None:
+        """The lane's state and the chunk's counts into the run (``FOR NO KEY UPDATE``: the lanes' own inserts hold
+        ``KEY SHARE`` on the run's row through their foreign keys)."""
+        run = (
+            BillingRun.objects.select_for_update(no_key=True)
+            .filter(pk=self.run.pk, worker=self.worker, state=BillingRun.State.RUNNING)
+            .only("pk", "processed", "stats", "cursor")
+            .first()
+        )
+        if run is None:
+            raise RunLost
+        stats = run.stats
+        stats["lanes"][self.lane_index] = dict(self.lane)
+        for key, value in self.stats.items():
+            stats[key] = stats.get(key, 0) + value
+        for key, value in self.sums.items():
+            stats[key] = str(q2(Decimal(stats.get(key, "0")) + value))
+        now = timezone.now()
+        cursor = self.lane["cursor"] if len(stats["lanes"]) == 1 else run.cursor
+        BillingRun.objects.filter(pk=run.pk).update(
+            processed=run.processed + processed, stats=stats, heartbeat_at=now, cursor=cursor
+        )
+        self.run.processed, self.run.stats, self.run.heartbeat_at, self.run.cursor = (
+            run.processed + processed,
+            stats,
+            now,
+            cursor,
+        )
 
     def _analyze(self) -> None:
         """Refresh the planner's statistics of the tables the run is filling, after chunks 1, 2, 4, 8… (a dozen
@@ -358,13 +519,6 @@ class _Engine:
         as long per account as 100 000 (bench/billing.py)."""
         if connection.vendor == "postgresql":
             execute(f"ANALYZE {_INVOICE}, {_LEDGER}, {_CHARGE}")
-
-    def _stats(self) -> dict:
-        stats = dict(self.run.stats)
-        stats.update(self.stats)
-        for key, value in self.sums.items():
-            stats[key] = str(q2(value))
-        return stats
 
     # -- reading -----------------------------------------------------------------------------------------------
 
@@ -824,10 +978,7 @@ class _Engine:
                 params,
             )
         }
-        (last_seq,) = fetch(
-            f"SELECT COALESCE(MAX(seq), 0) FROM {_INVOICE} WHERE branch_id = %s AND period = %s",  # noqa: S608
-            [self.branch.pk, self.db_period],
-        )[0]
+        last_seq = self._reserve_numbers(len(to_invoice))
         invoice_ids = allocate_ids(_INVOICE, len(to_invoice))
         invoice_of = dict(zip(to_invoice, invoice_ids, strict=True))
         new_entries: dict[int, list[list]] = defaultdict(list)
@@ -902,6 +1053,20 @@ class _Engine:
                 ]
             )  # fmt: skip
         return rows, restamp
+
+    def _reserve_numbers(self, count: int) -> int:
+        """The sequence number before this chunk's ``count`` bills: the next ones of the lane's block, or, when the
+        block is used up (accounts that came into the lane after the plan), numbers after every lane's block, taken
+        under the run's lock."""
+        lane = self.lane
+        if lane["seq"] + count <= lane["seq_end"]:
+            lane["seq"] += count
+            return lane["seq"] - count
+        run = BillingRun.objects.select_for_update(no_key=True).only("pk", "stats").get(pk=self.run.pk)
+        spare = run.stats.get("seq_spare") or max(other["seq_end"] for other in run.stats["lanes"])
+        run.stats["seq_spare"] = spare + count
+        BillingRun.objects.filter(pk=run.pk).update(stats=run.stats)
+        return spare
 
     @staticmethod
     def _contract_json(outcome: _Outcome) -> str:

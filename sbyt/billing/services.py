@@ -129,6 +129,8 @@ def run_billing(
     progress=None,
     chunk_size: int | None = None,
     today: dt.date | None = None,
+    workers: int | None = None,
+    lanes: int | None = None,
 ) -> BillingRun:
     """Bill in this process: continue the unfinished run of the branch and period, or start a new one (the command
     and the tests use this; the back office and the schedule start runs for the worker)."""
@@ -145,7 +147,7 @@ def run_billing(
         )
     else:
         require_permission(actor, RUN_PERMISSION, _("You are not allowed to run billing."))
-    return execute_run(run, progress=progress, chunk_size=chunk_size)
+    return execute_run(run, progress=progress, chunk_size=chunk_size, workers=workers, lanes=lanes)
 
 
 def resume_billing_run(*, run: BillingRun, actor) -> BillingRun:

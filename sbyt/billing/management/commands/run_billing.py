@@ -1,5 +1,6 @@
-"""``manage.py run_billing --branch 11 --period 2026-10 [--chunk-size N]``: bill a branch's period in this process,
-with a progress bar; an unfinished run of that branch and period (failed, or its process killed) is continued."""
+"""``manage.py run_billing --branch 11 --period 2026-10 [--chunk-size N] [--workers N]``: bill a branch's period
+from this process (on PostgreSQL in ``--workers`` processes, default ``SBYT_BILLING_WORKERS``), with a progress bar;
+an unfinished run of that branch and period (failed, or its process killed) is continued."""
 
 import datetime as dt
 import sys
@@ -45,12 +46,17 @@ class Command(BaseCommand):
         parser.add_argument("--branch", required=True, help="Branch code, e.g. 11")
         parser.add_argument("--period", required=True, help="Billing period YYYY-MM")
         parser.add_argument("--chunk-size", type=int, default=None, help="Accounts per transaction (default 2000)")
+        parser.add_argument(
+            "--workers", type=int, default=None, help="Processes on PostgreSQL (default SBYT_BILLING_WORKERS, 2)"
+        )
 
-    def handle(self, *args, branch, period, chunk_size=None, **options):
+    def handle(self, *args, branch, period, chunk_size=None, workers=None, **options):
         found = Branch.objects.filter(code=branch).first()
         if found is None:
             raise CommandError(f"Нет филиала с кодом «{branch}».")
         month = parse_period(period)
+        if workers is not None and workers < 1:
+            raise CommandError("--workers: укажите число процессов, 1 или больше.")
         started = time.monotonic()
         out = self.stdout
         tty = hasattr(out, "isatty") and out.isatty()
@@ -67,7 +73,9 @@ class Command(BaseCommand):
                 out.write(line)
 
         try:
-            run = run_billing(branch=found, period=month, actor=ACTOR, progress=progress, chunk_size=chunk_size)
+            run = run_billing(
+                branch=found, period=month, actor=ACTOR, progress=progress, chunk_size=chunk_size, workers=workers
+            )
         except DomainError as error:
             raise CommandError(error.message) from error
         if tty:
