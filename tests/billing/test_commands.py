@@ -172,3 +172,93 @@ def test_killing_a_run_midway_and_starting_it_again_gives_the_same_rows(tmp_path
     assert after_kill[0] == uninterrupted[0]  # the same charges
     assert after_kill[1] == uninterrupted[1]  # the same ledger entries
     assert after_kill[2] == uninterrupted[2]  # the same bills: numbers, totals and the printed snapshot
+
+
+def _pg_rows(url: str):
+    import psycopg
+
+    with psycopg.connect(url) as db:
+        charges = db.execute(
+            "SELECT contract_id, period, kind, method, volume, volume_t1, volume_t2, volume_t3, volume_r1, amount,"
+            " CAST(lines AS TEXT), CAST(basis AS TEXT) FROM billing_charge ORDER BY contract_id, period, kind"
+        ).fetchall()
+        ledger = db.execute(
+            "SELECT l.account_id, l.contract_id, l.kind, l.amount, l.period, l.due_date, l.value_date, i.number"
+            " FROM billing_ledgerentry l LEFT JOIN billing_invoice i ON i.id = l.invoice_id"
+            " ORDER BY 1, 2, 3, 4, 5, 8"
+        ).fetchall()
+        bills = db.execute(
+            "SELECT number, account_id, seq, due_date, opening_balance, charged, penalties, paid, total_due, delivery,"
+            " CAST(data AS TEXT) FROM billing_invoice ORDER BY number"
+        ).fetchall()
+        runs = db.execute("SELECT state, processed, total FROM billing_billingrun").fetchall()
+    return charges, ledger, bills, runs
+
+
+@pytest.mark.skipif(os.name != "posix", reason="kill -9")
+def test_killing_a_two_process_run_on_postgresql_and_starting_it_again_gives_the_same_rows():
+    """The production path: two worker processes on lanes; the parent is killed, its lane process stops by itself;
+    a second command resumes both lanes. Ids differ (sequences are not rolled back): rows compare without them."""
+    if connection.vendor != "postgresql":
+        pytest.skip("worker processes run on PostgreSQL only")
+    import time
+
+    import psycopg
+
+    own = connection.settings_dict
+    server = f"postgres://{own['USER'] or 'postgres'}@{own['HOST'] or '127.0.0.1'}:{own['PORT'] or 5432}"
+    name = f"sbyt_kill_{os.getpid()}"
+    twin = f"{name}_twin"
+
+    def admin(sql):
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as db:
+            db.execute(sql)
+
+    def manage(database, *args, **kwargs):
+        env = {**os.environ, "DATABASE_URL": f"{server}/{database}", "SBYT_LOG_LEVEL": "WARNING"}
+        return subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=env, text=True, **kwargs
+        )
+
+    for database in (name, twin):
+        admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    admin(f"CREATE DATABASE {name}")
+    try:
+        setup = (
+            "import random, django; django.setup(); "
+            "from django.core.management import call_command; call_command('migrate', verbosity=0); "
+            "import bench.billing as b; b.generate(3000, random.Random(7))"
+        )
+        env = {**os.environ, "DATABASE_URL": f"{server}/{name}", "DJANGO_SETTINGS_MODULE": "config.settings"}
+        subprocess.run([sys.executable, "-c", setup], cwd=ROOT, env=env, check=True, timeout=600)
+        admin(f"CREATE DATABASE {twin} TEMPLATE {name}")
+        command = ["run_billing", "--branch", "11", "--period", "2026-10", "--chunk-size", "100", "--workers", "2"]
+
+        killed = manage(name, *command, stdout=subprocess.PIPE)
+        progress = [killed.stdout.readline() for _ in range(3)]  # three chunks of the first lane committed
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=60)
+        assert all("лицевых счетов" in line for line in progress)
+        deadline = time.monotonic() + 120
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as db:
+            while db.execute("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = %s", [name]).fetchone()[0]:
+                assert time.monotonic() < deadline, "the orphaned lane process did not stop"
+                time.sleep(0.2)  # the other lane's process notices its parent is gone after its chunk
+        charges, _ledger, _bills, runs = _pg_rows(f"{server}/{name}")
+        assert runs[0][0] == "running" and 300 <= runs[0][1] < 3000  # stopped midway
+        assert len([c for c in charges if c[1] == dt.date(2026, 10, 1)]) == runs[0][1]  # whole chunks only
+
+        resumed = manage(name, *command, stdout=subprocess.PIPE)
+        assert resumed.wait(timeout=600) == 0, resumed.stdout.read()
+        whole = manage(twin, *command, stdout=subprocess.DEVNULL)
+        assert whole.wait(timeout=600) == 0
+
+        after_kill, uninterrupted = _pg_rows(f"{server}/{name}"), _pg_rows(f"{server}/{twin}")
+        assert after_kill[3] == [("done", 3000, 3000)] == uninterrupted[3]
+        assert len([c for c in after_kill[0] if c[1] == dt.date(2026, 10, 1)]) == 3000
+        assert after_kill[0] == uninterrupted[0]  # the same charges
+        assert after_kill[1] == uninterrupted[1]  # the same ledger entries, on the same bills
+        assert after_kill[2] == uninterrupted[2]  # the same bills: numbers, totals and the printed snapshot
+    finally:
+        for database in (name, twin):
+            admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
