@@ -142,7 +142,15 @@ def start(request):
 
 def _run_context(run: BillingRun) -> dict:
     counts, sums = _stats(run)
-    return {"run": run, "counts": counts, "sums": sums, "period": period_label(run.period)}
+    lanes = run.stats.get("lanes") or []
+    return {
+        "run": run,
+        "counts": counts,
+        "sums": sums,
+        "period": period_label(run.period),
+        "lanes": len(lanes),
+        "lanes_done": sum(1 for lane in lanes if lane.get("done")),
+    }
 
 
 def _delivery_context(run: BillingRun) -> dict:

@@ -60,6 +60,11 @@ def test_an_open_run_polls_its_progress(client, admin, branch):
     fragment = client.get(reverse("backoffice:billing_run_progress", args=[run.pk]))
     assert fragment.status_code == 200 and "<html" not in fragment.content.decode()
     assert 'value="40"' in fragment.content.decode()
+    assert 'id="run-lanes"' not in page  # one part: nothing to say
+    run.stats = {"lanes": [{"done": True}, {"done": False}]}
+    run.save()
+    fragment = client.get(reverse("backoffice:billing_run_progress", args=[run.pk])).content.decode()
+    assert "Лицевые счета обрабатываются 2 частями одновременно; завершено частей: 1." in fragment
 
 
 def test_a_refused_start_says_why_and_starts_nothing(client, admin, branch):
