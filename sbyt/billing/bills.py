@@ -1,8 +1,9 @@
 """An issued bill as the renderer sees it: ``bill_document(invoice)`` turns the invoice's stored snapshot (what was
 printed at issue, never recomputed) into ``documents.BillDocument``; ``bill_pdf(invoice)`` renders it.
 
-Everything comes from ``Invoice.data`` and the invoice's own columns: a bill rendered today prints what it printed
-the day it was issued, whatever tariffs, settings or readings have changed since."""
+Everything comes from ``Invoice.snapshot`` (its data and its run's header) and the invoice's own columns: a bill
+rendered today prints what it printed the day it was issued, whatever tariffs, settings or readings have changed
+since."""
 
 import datetime as dt
 from decimal import Decimal
@@ -115,7 +116,7 @@ def _charges(item: dict) -> list[ChargeLine]:
 
 def bill_document(invoice: Invoice) -> BillDocument:
     """The renderer's view of an issued bill."""
-    data = invoice.data
+    data = invoice.snapshot
     issued = invoice.issued_at.astimezone(ZoneInfo(invoice.branch.time_zone)).date()
     contracts = data.get("contracts", [])
     readings, charges = [], []

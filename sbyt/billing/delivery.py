@@ -148,7 +148,7 @@ def cabinet_link(account_number: str) -> str:
 
 def bill_email_text(invoice: Invoice) -> tuple[str, str]:
     """The subject and the plain text of the e-mail that carries a bill (in the site's language: Russian)."""
-    data = invoice.data or {}
+    data = invoice.snapshot
     number = data.get("account", "")
     period = period_label(invoice.period)
     with translation.override(settings.LANGUAGE_CODE):
@@ -195,7 +195,7 @@ def _send_one(pk: int) -> bool:
             )
             if not claimed:
                 return False
-            item = BillEmail.objects.select_related("invoice", "invoice__branch").get(pk=pk)
+            item = BillEmail.objects.select_related("invoice", "invoice__branch", "invoice__run").get(pk=pk)
             invoice = item.invoice
             subject, text = bill_email_text(invoice)
             pdf = bill_pdf(invoice)
@@ -312,7 +312,7 @@ def _route(run: BillingRun) -> list[int]:
 def _documents(ids: list[int], beat) -> Iterator[BillDocument]:
     for start in range(0, len(ids), BUILD_CHUNK):
         chunk = ids[start : start + BUILD_CHUNK]
-        invoices = Invoice.objects.select_related("branch").in_bulk(chunk)
+        invoices = Invoice.objects.select_related("branch", "run").in_bulk(chunk)
         for pk in chunk:
             yield bill_document(invoices[pk])
         beat()

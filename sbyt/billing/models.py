@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.functional import cached_property
 
 from sbyt.core.fields import DocumentField
 from sbyt.customers.models import Contract, Premises
@@ -339,7 +340,8 @@ class BillingSettings(models.Model):
 
 def bill_header(branch, settings: BillingSettings | None) -> dict:
     """What every bill of a branch prints the same: the branch and its phones, the other channels, the payee (None
-    without bill settings). Stored in each bill's snapshot; documents on request build it afresh."""
+    without bill settings). Stored once per billing run (``BillingRun.header``, fixed when the run starts); documents
+    on request build it afresh."""
     return {
         "branch": {"code": branch.code, "name": branch.name, "phones": branch.phones},
         "channels": settings.channel_lines if settings else [],
@@ -411,6 +413,13 @@ class BillingRun(models.Model):
     chunk_size = models.PositiveIntegerField("размер порции", default=2000)
     penalty_as_of = models.DateField("пени по состоянию на", null=True, blank=True)
     stats = models.JSONField("итоги", default=dict, blank=True)
+    header = models.JSONField(
+        "шапка счетов",
+        null=True,
+        blank=True,
+        help_text="What every bill of the run prints the same (branch, channels, payee): stored here once, when the "
+        "run starts, instead of in each bill (see Invoice.snapshot)",
+    )
     error = models.TextField("ошибка", blank=True)
     delivery_planned_at = models.DateTimeField(
         "счета переданы в доставку",
@@ -591,7 +600,9 @@ class Invoice(models.Model):
     """An issued bill (счёт-квитанция) of an account for a period: numbered per branch and period, never edited.
 
     ``data`` is the snapshot of what is printed (contracts, meters with previous and current readings,
-    consumption and its method, priced lines, payments, penalties, totals, due date, contact channels)."""
+    consumption and its method, priced lines, payments, penalties, totals, due date). What every bill of a run
+    prints the same (branch, channels, payee) is its run's ``header``; bills issued before that was stored once carry
+    it in ``data``. Read both through ``snapshot``."""
 
     account = models.ForeignKey("customers.Account", on_delete=models.PROTECT, related_name="invoices", db_index=False)
     branch = models.ForeignKey("customers.Branch", on_delete=models.PROTECT, related_name="+", db_index=False)
@@ -631,6 +642,14 @@ class Invoice(models.Model):
 
     def __str__(self) -> str:
         return f"№ {self.number}"
+
+    @cached_property
+    def snapshot(self) -> dict:
+        """Everything the bill prints: ``data`` with its run's header (one query for the run unless selected)."""
+        data = self.data or {}
+        if "payee" in data or self.run_id is None:
+            return data
+        return {**data, **(self.run.header or {})}
 
 
 # ------------------------------------------------------------------------------------------------ delivery

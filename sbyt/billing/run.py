@@ -47,6 +47,7 @@ from .models import (
     UNITS,
     BillDelivery,
     BillingRun,
+    BillingSettings,
     Charge,
     ContractTariffGroup,
     Invoice,
@@ -279,6 +280,9 @@ def _claim(pk: int, worker: str, lanes: int) -> BillingRun:
         if "lanes" not in run.stats:
             run.stats["lanes"] = _plan_lanes(run, lanes)
             fields.append("stats")
+        if run.header is None:  # fixed for the whole run: every lane and a resume print the same
+            run.header = bill_header(run.branch, BillingSettings.objects.filter(branch=run.branch).first())
+            fields.append("header")
         run.save(update_fields=fields)
     return run
 
@@ -429,8 +433,6 @@ class _Engine:
         self.db_end = db_date(self.end)
         self.stats = Counter()  # the chunk's counts and sums, added to the run's under its lock
         self.sums = defaultdict(lambda: ZERO)
-        self.header = bill_header(self.branch, self.config.settings)
-        self.header_json = dumps(self.header)[1:-1]  # spliced into every bill's snapshot, encoded once
         self.due_cache: dict[tuple[dt.date, str], dt.date] = {}
         self.db_days: dict[dt.date, object] = {}
         self.steps = 0
@@ -1053,7 +1055,7 @@ class _Engine:
                 "total_due": str(max(closing, ZERO)),
             }
             contracts_json = ",".join(self._contract_json(o) for o in outcomes.get(account_id, []))
-            data_json = f'{dumps(data)[:-1]},"contracts":[{contracts_json}],{self.header_json}}}'
+            data_json = f'{dumps(data)[:-1]},"contracts":[{contracts_json}]}}'  # the header is the run's
             rows.append(
                 [
                     invoice_of[account_id], account_id, self.branch.pk, db_period, seq, f"{prefix}{seq:06d}",

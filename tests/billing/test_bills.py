@@ -84,3 +84,21 @@ def test_a_bill_for_part_of_the_month_says_so(branch):
     document = bill_document(invoice)
     assert [(r.consumption, r.method) for r in document.readings] == [(D("53.42"), "по нормативу, 12 из 31 дн.")]
     assert bill_pdf(invoice).startswith(b"%PDF")
+
+
+def test_a_bill_prints_its_runs_header_even_after_the_settings_change_and_old_bills_their_own(branch):
+    make_household(branch, zones=None)
+    run = run_billing(branch=branch, period=OCT, actor="test", today=after_window(OCT))
+    invoice = Invoice.objects.get()
+    BillingSettings.objects.filter(branch=branch).update(bic="044525225", channels="Только телефон")
+    branch.contact_phones = "8-800-000-00-00"
+    branch.save()
+    document = bill_document(Invoice.objects.get())  # the run's header, fixed when it started
+    assert document.supplier.bic == "048702640" and document.supplier.contact_phone == "8-800-200-83-81"
+    assert "Личный кабинет" in document.supplier.channels and document.branch == branch.name
+    # A bill issued before the header was stored once carries it in its own snapshot: that is what it prints.
+    own = {**run.header, "payee": {**run.header["payee"], "bic": "040000001"}}
+    Invoice.objects.filter(pk=invoice.pk).update(data={**invoice.data, **own})
+    run.header = None
+    run.save(update_fields=["header"])
+    assert bill_document(Invoice.objects.get()).supplier.bic == "040000001"

@@ -158,10 +158,12 @@ def test_bills_are_numbered_and_carry_what_is_printed(branch):
     assert (first.delivery, first.email) == ("email", "client@example.com")
     assert second.delivery == "paper"
     assert first.due_date == dt.date(2026, 11, 15) and third.due_date == dt.date(2026, 11, 18)  # business: 18th
-    data = first.data
+    data = first.snapshot
     assert data["account"] == a.account.number and data["customer"] == "Иванова Мария Петровна"
     assert data["branch"]["phones"] == ["8-800-200-83-81"] and data["channels"][0].startswith("Личный кабинет")
     assert data["payee"]["bic"] == "048702640"
+    # The header is the run's, stored once: not repeated in each bill's row.
+    assert not {"branch", "channels", "payee"} & set(first.data) and first.run.header["payee"]["bic"] == "048702640"
     assert data["total_due"] == "750.00" and data["due_date"] == "2026-11-15"
     assert data["contracts"][0]["current"] == {"period": "2026-10-01", "values": [1150], "date": "2026-10-20"}
     assert data["contracts"][0]["lines"][0]["amount"] == "750.00"
