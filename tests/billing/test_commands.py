@@ -113,9 +113,20 @@ def test_a_run_whose_worker_vanished_is_handed_back(branch, django_capture_on_co
 # -- kill -9 in the middle of a run ---------------------------------------------------------------------------------
 
 
-def _manage(database: Path, *args, **kwargs):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "SBYT_LOG_LEVEL": "WARNING"}
+def _manage(url: str, *args, **kwargs):
+    env = {**os.environ, "DATABASE_URL": url, "SBYT_LOG_LEVEL": "WARNING"}
     return subprocess.Popen([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=env, text=True, **kwargs)
+
+
+def _generate(url: str, accounts: int) -> None:
+    """A database migrated and filled by the billing benchmark's generator (its own process)."""
+    setup = (
+        "import random, django; django.setup(); "
+        "from django.core.management import call_command; call_command('migrate', verbosity=0); "
+        f"import bench.billing as b; b.generate({accounts}, random.Random(7))"
+    )
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    subprocess.run([sys.executable, "-c", setup], cwd=ROOT, env=env, check=True, timeout=600)
 
 
 def _rows(database: Path):
@@ -141,18 +152,12 @@ def test_killing_a_run_midway_and_starting_it_again_gives_the_same_rows(tmp_path
     if connection.vendor != "sqlite":
         pytest.skip("the processes share an SQLite file; the engine is the same on PostgreSQL")
     database = tmp_path / "kill.sqlite3"
-    setup = (
-        "import random, django; django.setup(); "
-        "from django.core.management import call_command; call_command('migrate', verbosity=0); "
-        "import bench.billing as b; b.generate(1500, random.Random(7))"
-    )
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "DJANGO_SETTINGS_MODULE": "config.settings"}
-    subprocess.run([sys.executable, "-c", setup], cwd=ROOT, env=env, check=True, timeout=300)
+    _generate(f"sqlite:///{database}", 1500)
     twin = tmp_path / "twin.sqlite3"
     shutil.copy(database, twin)
     command = ["run_billing", "--branch", "11", "--period", "2026-10", "--chunk-size", "100"]
 
-    killed = _manage(database, *command, stdout=subprocess.PIPE)
+    killed = _manage(f"sqlite:///{database}", *command, stdout=subprocess.PIPE)
     progress = [killed.stdout.readline() for _ in range(3)]  # three chunks committed
     killed.send_signal(signal.SIGKILL)
     killed.wait(timeout=60)
@@ -161,9 +166,9 @@ def test_killing_a_run_midway_and_starting_it_again_gives_the_same_rows(tmp_path
     assert runs[0][0] == "running" and 300 <= runs[0][1] < 1500  # stopped midway, its process gone
     assert len([c for c in charges if c[1] == "2026-10-01"]) == runs[0][1]  # whole chunks only
 
-    resumed = _manage(database, *command, stdout=subprocess.PIPE)
+    resumed = _manage(f"sqlite:///{database}", *command, stdout=subprocess.PIPE)
     assert resumed.wait(timeout=300) == 0, resumed.stdout.read()
-    whole = _manage(twin, *command, stdout=subprocess.DEVNULL)
+    whole = _manage(f"sqlite:///{twin}", *command, stdout=subprocess.DEVNULL)
     assert whole.wait(timeout=300) == 0
 
     after_kill, uninterrupted = _rows(database), _rows(twin)
@@ -214,27 +219,15 @@ def test_killing_a_two_process_run_on_postgresql_and_starting_it_again_gives_the
         with psycopg.connect(f"{server}/postgres", autocommit=True) as db:
             db.execute(sql)
 
-    def manage(database, *args, **kwargs):
-        env = {**os.environ, "DATABASE_URL": f"{server}/{database}", "SBYT_LOG_LEVEL": "WARNING"}
-        return subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=env, text=True, **kwargs
-        )
-
     for database in (name, twin):
         admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
     admin(f"CREATE DATABASE {name}")
     try:
-        setup = (
-            "import random, django; django.setup(); "
-            "from django.core.management import call_command; call_command('migrate', verbosity=0); "
-            "import bench.billing as b; b.generate(3000, random.Random(7))"
-        )
-        env = {**os.environ, "DATABASE_URL": f"{server}/{name}", "DJANGO_SETTINGS_MODULE": "config.settings"}
-        subprocess.run([sys.executable, "-c", setup], cwd=ROOT, env=env, check=True, timeout=600)
+        _generate(f"{server}/{name}", 3000)
         admin(f"CREATE DATABASE {twin} TEMPLATE {name}")
         command = ["run_billing", "--branch", "11", "--period", "2026-10", "--chunk-size", "100", "--workers", "2"]
 
-        killed = manage(name, *command, stdout=subprocess.PIPE)
+        killed = _manage(f"{server}/{name}", *command, stdout=subprocess.PIPE)
         progress = [killed.stdout.readline() for _ in range(3)]  # three chunks of the first lane committed
         killed.send_signal(signal.SIGKILL)
         killed.wait(timeout=60)
@@ -248,9 +241,9 @@ def test_killing_a_two_process_run_on_postgresql_and_starting_it_again_gives_the
         assert runs[0][0] == "running" and 300 <= runs[0][1] < 3000  # stopped midway
         assert len([c for c in charges if c[1] == dt.date(2026, 10, 1)]) == runs[0][1]  # whole chunks only
 
-        resumed = manage(name, *command, stdout=subprocess.PIPE)
+        resumed = _manage(f"{server}/{name}", *command, stdout=subprocess.PIPE)
         assert resumed.wait(timeout=600) == 0, resumed.stdout.read()
-        whole = manage(twin, *command, stdout=subprocess.DEVNULL)
+        whole = _manage(f"{server}/{twin}", *command, stdout=subprocess.DEVNULL)
         assert whole.wait(timeout=600) == 0
 
         after_kill, uninterrupted = _pg_rows(f"{server}/{name}"), _pg_rows(f"{server}/{twin}")

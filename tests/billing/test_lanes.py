@@ -18,14 +18,18 @@ P10 = dt.date(2026, 10, 1)
 postgres_only = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="forked lanes need PostgreSQL")
 
 
-@pytest.fixture
-def branch(db, monkeypatch):
+def priced_branch(monkeypatch):
     monkeypatch.setattr(engine, "MIN_LANE", 1)
     branch = make_branch()
     make_tariff(branch)
     make_tariff(branch, zones=2, prices={(1, 1): "6", (2, 1): "3"})
     make_norm(branch, "69")
     return branch
+
+
+@pytest.fixture
+def branch(db, monkeypatch):
+    return priced_branch(monkeypatch)
 
 
 def dataset(branch):
@@ -136,11 +140,7 @@ def test_a_small_branch_is_one_lane_whatever_is_asked(branch, monkeypatch):
 
 @pytest.fixture
 def pg_branch(transactional_db, monkeypatch):
-    monkeypatch.setattr(engine, "MIN_LANE", 1)
-    branch = make_branch()
-    make_tariff(branch)
-    make_tariff(branch, zones=2, prices={(1, 1): "6", (2, 1): "3"})
-    make_norm(branch, "69")
+    branch = priced_branch(monkeypatch)
     dataset(branch)
     return branch
 
