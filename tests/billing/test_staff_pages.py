@@ -2,6 +2,7 @@
 every page with its permission test."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -65,6 +66,9 @@ def test_an_open_run_polls_its_progress(client, admin, branch):
     run.save()
     fragment = client.get(reverse("backoffice:billing_run_progress", args=[run.pk])).content.decode()
     assert "Лицевые счета обрабатываются 2 частями одновременно; завершено частей: 1." in fragment
+    BillingRun.objects.filter(pk=run.pk).update(processed=431200, total=1000000)
+    fragment = client.get(reverse("backoffice:billing_run_progress", args=[run.pk])).content.decode()
+    assert re.search(r"Лицевых счетов: 431\s200 из 1\s000\s000", fragment)  # a million-account branch, readable
 
 
 def test_a_refused_start_says_why_and_starts_nothing(client, admin, branch):
