@@ -148,13 +148,6 @@ def is_stale(run: BillingRun, now: dt.datetime | None = None) -> bool:
     return bool(run.worker) and _worker_gone(run.worker)
 
 
-def default_workers() -> int:
-    """Processes a run uses by default: ``SBYT_BILLING_WORKERS`` (default 2); 1 on SQLite, which has one writer."""
-    if connection.vendor != "postgresql":
-        return 1
-    return max(1, getattr(settings, "SBYT_BILLING_WORKERS", 2))
-
-
 def execute_run(
     run: BillingRun | int,
     *,
@@ -172,7 +165,8 @@ def execute_run(
     and the server's writes then use both cores. A crash in any lane marks the run failed and stops the others at
     their next chunk; resuming continues every lane where it stopped (with the lanes planned at the start, whatever
     ``workers`` is then). ``lanes`` other than ``workers``: for tests."""
-    workers = max(1, workers or default_workers()) if connection.vendor == "postgresql" else 1
+    # SQLite has one writer: one process whatever is asked.
+    workers = max(1, workers or settings.SBYT_BILLING_WORKERS) if connection.vendor == "postgresql" else 1
     if connection.in_atomic_block:
         workers = 1  # other processes would not see the caller's uncommitted rows; its connection stays its own
     worker = worker_id()
@@ -525,7 +519,7 @@ class _Engine:
         every chunk's bills and ledger by a full scan instead of the account index, and a million accounts took 1.6×
         as long per account as 100 000 (bench/billing.py). Only the first lane does it (two would wait on each
         other)."""
-        if connection.vendor == "postgresql":  # the columns the chunk's reads select by: a third of the time
+        if self.postgres:  # the columns the chunk's reads select by: a third of the time
             execute(
                 f"ANALYZE {_INVOICE} (account_id, period), {_LEDGER} (account_id, contract_id, invoice_id), "
                 f"{_CHARGE} (contract_id, period)"
