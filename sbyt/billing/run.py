@@ -21,7 +21,9 @@ are compared with what is already charged; equal means nothing is written, a dif
 adjustment (and a ledger correction); a bill is issued once per account and period and never changed.
 """
 
+import contextlib
 import datetime as dt
+import gc
 import logging
 import os
 import socket
@@ -205,15 +207,30 @@ class LaneFailed(RuntimeError):
 
 def _run_lane(run: BillingRun, worker: str, lane: int, size: int, progress, parent: int | None = None) -> None:
     engine = _Engine(run, worker, lane)
-    while True:
-        if parent is not None and os.getppid() != parent:
-            raise RunLost  # the process that started this lane is gone (killed): leave the run to whoever resumes it
-        with transaction.atomic():
-            done = engine.step(size)
-        if progress is not None:
-            progress(engine.run)
-        if done:
-            return
+    with _rare_collections():
+        while True:
+            if parent is not None and os.getppid() != parent:
+                raise RunLost  # the process that started this lane is gone (killed): leave it to whoever resumes it
+            with transaction.atomic():
+                done = engine.step(size)
+            if progress is not None:
+                progress(engine.run)
+            if done:
+                return
+
+
+@contextlib.contextmanager
+def _rare_collections(young: int = 100_000):
+    """The cyclic garbage collector run after ``young`` new objects instead of 700 while a lane runs. A chunk
+    makes and frees hundreds of thousands of tuples, lists and dicts (freed by their reference counts: they form no
+    cycles); with the default threshold the collector ran 3 300 times per 100 000 accounts and took 15 % of the
+    lane's Python time (bench/billing.py)."""
+    saved = gc.get_threshold()
+    gc.set_threshold(young, *saved[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
 
 
 def _fork_lanes(pk: int, worker: str, shares: list[list[int]], size: int) -> list:
@@ -595,21 +612,36 @@ class _Engine:
         accepted = Reading.Status.ACCEPTED
         zone = ZoneInfo(self.branch.time_zone)
         columns = "r.meter_id, CAST(r.period AS TEXT), r.t1, r.t2, r.t3, CAST(r.received_at AS TEXT)"
-        rows = fetch(
-            f"""WITH prev AS (
-                    SELECT meter_id, MAX(period) AS period FROM {_READING}
-                    WHERE status = '{accepted}' AND period < %s AND meter_id {in_meters} GROUP BY meter_id
-                )
-                SELECT 'p', {columns} FROM prev
-                JOIN {_READING} r ON r.meter_id = prev.meter_id AND r.period = prev.period AND r.status = '{accepted}'
-                UNION ALL
-                SELECT 'c', {columns} FROM {_READING} r
-                WHERE r.status = '{accepted}' AND r.period = %s AND r.meter_id {in_meters}""",  # noqa: S608
-            [self.db_period, *params, self.db_period, *params],
-        )
+        if self.postgres:  # each meter's two latest readings up to the period, by its index: 6x the speed
+            rows = fetch(
+                f"""SELECT {columns} FROM unnest(CAST(%s AS bigint[])) AS m(id) CROSS JOIN LATERAL (
+                        SELECT * FROM {_READING} r WHERE r.meter_id = m.id AND r.status = '{accepted}'
+                        AND r.period <= %s ORDER BY r.period DESC LIMIT 2
+                    ) r""",  # noqa: S608
+                [*params, self.db_period],
+            )
+        else:
+            rows = fetch(
+                f"""WITH prev AS (
+                        SELECT meter_id, MAX(period) AS period FROM {_READING}
+                        WHERE status = '{accepted}' AND period < %s AND meter_id {in_meters} GROUP BY meter_id
+                    )
+                    SELECT {columns} FROM prev
+                    JOIN {_READING} r ON r.meter_id = prev.meter_id AND r.period = prev.period
+                        AND r.status = '{accepted}'
+                    UNION ALL
+                    SELECT {columns} FROM {_READING} r
+                    WHERE r.status = '{accepted}' AND r.period = %s AND r.meter_id {in_meters}""",  # noqa: S608
+                [self.db_period, *params, self.db_period, *params],
+            )
         reads: dict[int, dict[str, Read]] = defaultdict(dict)
         taken_days: dict[str, dt.date] = {}
-        for kind, meter_id, period, t1, t2, t3, received in rows:
+        for meter_id, period, t1, t2, t3, received in rows:
+            period = as_date(period)
+            kind = "c" if period == self.period else "p"
+            pair = reads[meter_id]
+            if kind == "p" and "p" in pair and pair["p"].period > period:
+                continue  # the earlier of a meter's two readings before the period
             taken = None
             if received:
                 minute = received[:16]  # the database's UTC text: the local day depends on the minute only
@@ -617,7 +649,7 @@ class _Engine:
                 if taken is None:
                     taken = taken_days[minute] = as_datetime(received).astimezone(zone).date()
             values = (t1,) if t2 is None and t3 is None else tuple(v for v in (t1, t2, t3) if v is not None)
-            reads[meter_id][kind] = Read(as_date(period), values, taken)
+            pair[kind] = Read(period, values, taken)
         result: dict[int, list[Read]] = {}
         needy = []
         for meter_id in meter_ids:

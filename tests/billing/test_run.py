@@ -99,6 +99,22 @@ def test_a_held_reading_is_not_billed_until_approved(branch):
     assert charges_of(contract) == [(p(10), "primary", "average", D("100.00"), D("500.00"))]
 
 
+def test_the_run_takes_the_latest_accepted_readings_up_to_its_period_and_none_after(branch):
+    """The current reading is the period's accepted one and the previous the latest accepted before it, with
+    readings of later periods, superseded and rejected ones beside them."""
+    with_current = make_household(branch, readings={p(7): 100, p(8): 200, p(9): 350, p(10): 500, p(11): 800})
+    add_reading(with_current.meters.get(), p(9), 300, status=Reading.Status.SUPERSEDED)
+    without = make_household(branch, readings={p(3): 0, p(9): 600, p(11): 900})
+    add_reading(without.meters.get(), p(10), 999, status=Reading.Status.REJECTED)
+    bill(branch, p(10))
+    assert charges_of(with_current) == [(p(10), "primary", "reading", D("150.00"), D("750.00"))]
+    assert charges_of(without) == [(p(10), "primary", "average", D("100.00"), D("500.00"))]
+    item = Invoice.objects.get(account=without.account, period=p(10)).data["contracts"][0]
+    assert item["previous"]["period"] == "2026-09-01" and item["previous"]["values"] == [600]
+    item = Invoice.objects.get(account=with_current.account, period=p(10)).data["contracts"][0]
+    assert (item["previous"]["values"], item["current"]["values"]) == ([350], [500])
+
+
 def test_ranges_three_zones_and_a_tariff_change_mid_month(branch):
     make_tariff(
         branch,
