@@ -469,3 +469,28 @@ def test_the_planner_statistics_are_refreshed_as_the_tables_grow(branch, monkeyp
     bill(branch, p(10), chunk_size=1)  # 9 accounts, 10 steps (the last finds none)
     assert steps == [2, 4, 8]
     assert Invoice.objects.filter(period=p(10)).count() == 9
+
+
+def test_a_chunk_plans_its_reads_for_memory_and_the_collector_runs_rarely_only_while_lanes_run(branch, monkeypatch):
+    import gc
+
+    from django.db import connection
+
+    from sbyt.billing import run as engine
+
+    seen = []
+    process = engine._Engine._process
+
+    def spy(self, account_rows):
+        cost = engine.fetch("SHOW random_page_cost")[0][0] if connection.vendor == "postgresql" else None
+        seen.append((cost, gc.get_threshold()[0]))
+        return process(self, account_rows)
+
+    monkeypatch.setattr(engine._Engine, "_process", spy)
+    make_household(branch, zones=None)
+    before = gc.get_threshold()
+    if connection.vendor == "postgresql":  # the server's own: the run sets it for its chunks' transactions
+        assert engine.fetch("SHOW random_page_cost")[0][0] == "4"
+    bill(branch, p(10))
+    assert seen == [("1.1" if connection.vendor == "postgresql" else None, 100_000)]
+    assert gc.get_threshold() == before
