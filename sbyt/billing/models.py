@@ -600,9 +600,10 @@ class Invoice(models.Model):
     """An issued bill (счёт-квитанция) of an account for a period: numbered per branch and period, never edited.
 
     ``data`` is the snapshot of what is printed (contracts, meters with previous and current readings,
-    consumption and its method, priced lines, payments, penalties, totals, due date). What every bill of a run
-    prints the same (branch, channels, payee) is its run's ``header``; bills issued before that was stored once carry
-    it in ``data``. Read both through ``snapshot``."""
+    consumption and its method, priced lines, payments, adjustments). What every bill of a run prints the same
+    (branch, channels, payee) is its run's ``header``, and the period, due date and totals are the bill's own columns;
+    bills issued before these were stored once (``data["v"]`` 1) carry them in ``data``. Read all through
+    ``snapshot``."""
 
     account = models.ForeignKey("customers.Account", on_delete=models.PROTECT, related_name="invoices", db_index=False)
     branch = models.ForeignKey("customers.Branch", on_delete=models.PROTECT, related_name="+", db_index=False)
@@ -645,11 +646,19 @@ class Invoice(models.Model):
 
     @cached_property
     def snapshot(self) -> dict:
-        """Everything the bill prints: ``data`` with its run's header (one query for the run unless selected)."""
-        data = self.data or {}
+        """Everything the bill prints: ``data`` with its columns' period, due date and totals, and its run's header
+        (one query for the run unless selected)."""
+        data = {
+            "period": self.period.isoformat(),
+            "due_date": self.due_date.isoformat(),
+            **{name: str(getattr(self, name)) for name in self.TOTALS},
+            **(self.data or {}),
+        }
         if "payee" in data or self.run_id is None:
             return data
         return {**data, **(self.run.header or {})}
+
+    TOTALS = ("opening_balance", "charged", "penalties", "paid", "closing_balance", "total_due")
 
 
 # ------------------------------------------------------------------------------------------------ delivery

@@ -1069,21 +1069,13 @@ class _Engine:
             due = self._due(period, account.kind)
             address = next((c.address for c in account.contracts), "")
             data = {
-                "v": 1,
+                "v": 2,  # the period, due date and totals are the bill's columns (Invoice.snapshot)
                 "account": account.number,
                 "customer": account.name,
                 "address": address,
-                "period": period.isoformat(),
-                "due_date": due.isoformat(),
                 "adjustments": adjustments,
                 "payments": payments,
                 "penalty_as_of": self.as_of.isoformat() if self.as_of and penalties else None,
-                "opening_balance": str(start),
-                "charged": str(charged),
-                "penalties": str(penalties),
-                "paid": str(paid),
-                "closing_balance": str(closing),
-                "total_due": str(max(closing, ZERO)),
             }
             contracts_json = ",".join(self._contract_json(o) for o in outcomes.get(account_id, []))
             data_json = f'{dumps(data)[:-1]},"contracts":[{contracts_json}]}}'  # the header is the run's

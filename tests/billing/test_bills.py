@@ -98,7 +98,10 @@ def test_a_bill_prints_its_runs_header_even_after_the_settings_change_and_old_bi
     assert "Личный кабинет" in document.supplier.channels and document.branch == branch.name
     # A bill issued before the header was stored once carries it in its own snapshot: that is what it prints.
     own = {**run.header, "payee": {**run.header["payee"], "bic": "040000001"}}
-    Invoice.objects.filter(pk=invoice.pk).update(data={**invoice.data, **own})
+    Invoice.objects.filter(pk=invoice.pk).update(data={**invoice.data, **own, "v": 1, "due_date": "2026-11-16"})
     run.header = None
     run.save(update_fields=["header"])
     assert bill_document(Invoice.objects.get()).supplier.bic == "040000001"
+    # Its own copy of the period, due date and totals too (the same as its columns, unless a column was edited).
+    assert Invoice.objects.get().snapshot["due_date"] == "2026-11-16"
+    assert Invoice.objects.get().snapshot["total_due"] == str(invoice.total_due)

@@ -180,7 +180,10 @@ def test_bills_are_numbered_and_carry_what_is_printed(branch):
     assert data["payee"]["bic"] == "048702640"
     # The header is the run's, stored once: not repeated in each bill's row.
     assert not {"branch", "channels", "payee"} & set(first.data) and first.run.header["payee"]["bic"] == "048702640"
-    assert data["total_due"] == "750.00" and data["due_date"] == "2026-11-15"
+    assert data["total_due"] == "750.00" and data["due_date"] == "2026-11-15" and data["period"] == "2026-10-01"
+    assert (data["opening_balance"], data["charged"], data["closing_balance"]) == ("0.00", "750.00", "750.00")
+    # So are the period, due date and totals: they are the bill's columns.
+    assert not {"period", "due_date", *Invoice.TOTALS} & set(first.data) and first.data["v"] == 2
     assert data["contracts"][0]["current"] == {"period": "2026-10-01", "values": [1150], "date": "2026-10-20"}
     assert data["contracts"][0]["lines"][0]["amount"] == "750.00"
     assert LedgerEntry.objects.filter(invoice=first).count() == 1
