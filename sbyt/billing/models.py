@@ -631,6 +631,8 @@ class Invoice(models.Model):
     email = models.EmailField("e-mail доставки", blank=True)
     data = DocumentField("содержание счёта", default=dict)
 
+    TOTALS = ("opening_balance", "charged", "penalties", "paid", "closing_balance", "total_due")  # columns, not data
+
     class Meta:
         verbose_name = "счёт"
         verbose_name_plural = "счета"
@@ -657,8 +659,6 @@ class Invoice(models.Model):
         if "payee" in data or self.run_id is None:
             return data
         return {**data, **(self.run.header or {})}
-
-    TOTALS = ("opening_balance", "charged", "penalties", "paid", "closing_balance", "total_due")
 
 
 # ------------------------------------------------------------------------------------------------ delivery

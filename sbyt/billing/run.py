@@ -620,8 +620,9 @@ class _Engine:
         if self.postgres:  # each meter's two latest readings up to the period, by its index: 6x the speed
             rows = fetch(
                 f"""SELECT {columns} FROM unnest(CAST(%s AS bigint[])) AS m(id) CROSS JOIN LATERAL (
-                        SELECT * FROM {_READING} r WHERE r.meter_id = m.id AND r.status = '{accepted}'
-                        AND r.period <= %s ORDER BY r.period DESC LIMIT 2
+                        SELECT meter_id, period, t1, t2, t3, received_at FROM {_READING}
+                        WHERE meter_id = m.id AND status = '{accepted}' AND period <= %s
+                        ORDER BY period DESC LIMIT 2
                     ) r""",  # noqa: S608
                 [*params, self.db_period],
             )
