@@ -99,6 +99,8 @@ def _prefill(query, today: dt.date) -> tuple[str, str, str]:
     amount = query.get("amount", "").strip()
     if not _PREFILL_AMOUNT.fullmatch(amount) or payments.parse_money(amount) <= 0:
         amount = ""
+    else:  # shown as the page shows every sum: kopecks after a comma
+        amount = _money(payments.parse_money(amount))
     return number, period, amount
 
 

@@ -58,7 +58,7 @@ def test_the_bill_with_a_debt_has_a_pay_button_that_prefills_the_payment(page, b
     page.wait_for_url(re.compile(r"/cabinet/payments/\?"))
     amount = page.locator(f"input[name=a{account.pk}-amount]")
     amount.wait_for()
-    assert amount.input_value() == "870.00"
+    assert amount.input_value() == "870,00"  # written as the page writes sums
     assert page.locator(f"select[name=a{account.pk}-period]").input_value() == f"{last:%Y-%m}"
     assert no_horizontal_scroll(page)
     screenshot(page, "bill-pay-payments")

@@ -125,7 +125,7 @@ def test_the_payment_page_takes_the_bills_prefill(client, billed, branch):
     )
     assert response.status_code == 200
     forms = rows_of(response)
-    assert (forms[billed.number]["amount"].value(), forms[billed.number]["period"].value()) == ("920.00", "2026-10")
+    assert (forms[billed.number]["amount"].value(), forms[billed.number]["period"].value()) == ("920,00", "2026-10")
     assert 'value="2026-10" selected' in str(forms[billed.number]["period"])
     assert (forms[second.number]["amount"].value(), forms[second.number]["period"].value()) == ("", "")
 
