@@ -97,11 +97,8 @@ def _prefill(query, today: dt.date) -> tuple[str, str, str]:
     if parsed is None or parsed > month_start(today):
         period = ""
     amount = query.get("amount", "").strip()
-    if not _PREFILL_AMOUNT.fullmatch(amount) or payments.parse_money(amount) <= 0:
-        amount = ""
-    else:  # shown as the page shows every sum: kopecks after a comma
-        amount = _money(payments.parse_money(amount))
-    return number, period, amount
+    value = payments.parse_money(amount) if _PREFILL_AMOUNT.fullmatch(amount) else None
+    return number, period, _money(value) if value and value > 0 else ""  # written as the page writes every sum
 
 
 def _int(value) -> int:
